@@ -13,6 +13,7 @@ const (
 	exitOK          = 0
 	exitFailure     = 1   // any error not listed below
 	exitUsage       = 2   // bad flags, arguments or profile
+	exitDelivery    = 3   // the run completed but delivery verification failed
 	exitInterrupted = 130 // SIGINT/SIGTERM: partial results were written
 )
 

@@ -1,0 +1,58 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Hooks let tests inject faults at known points of a run; all are optional and run on their own
+// goroutine, so a hook may block (sleep, restart a component) without stalling the run.
+type Hooks struct {
+	// Measuring is called once when the measurement phase starts. Its ctx ends with the run.
+	Measuring func(ctx context.Context, c *Control)
+	// Draining is called once when the writes have stopped and the drain starts.
+	Draining func(ctx context.Context, c *Control)
+}
+
+// Control acts on a running run from a hook.
+type Control struct{ r *runner }
+
+// ErrNoFeed is returned by RestartChangefeed when the run has no in-process pgfeed.
+var ErrNoFeed = errors.New("this run has no in-process pgfeed (changefeed.mode is not pgfeed)")
+
+// StopChangefeed stops the in-process pgfeed as if its process had died: no clean-up, the
+// replication slot stays where Kafka acknowledgements left it.
+func (c *Control) StopChangefeed() error {
+	if c.r.feed == nil {
+		return ErrNoFeed
+	}
+	c.r.stopFeed()
+	c.r.log.Warn("fault: pgfeed stopped")
+	return nil
+}
+
+// StartChangefeed starts a new in-process pgfeed on the same replication slot, which resumes
+// where the slot's confirmed position is (duplicates possible, loss not).
+func (c *Control) StartChangefeed() error {
+	if c.r.feed == nil {
+		return ErrNoFeed
+	}
+	c.r.log.Warn("fault: pgfeed restarted")
+	return c.r.startFeed()
+}
+
+// Elapsed returns the time since the run started.
+func (c *Control) Elapsed() time.Duration { return time.Since(c.r.started) }
+
+// callHook runs h on its own goroutine, tracked by the run's background wait group.
+func (r *runner) callHook(h func(context.Context, *Control)) {
+	if h == nil {
+		return
+	}
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		h(r.bgCtx, &Control{r: r})
+	}()
+}

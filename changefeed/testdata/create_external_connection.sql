@@ -1,0 +1,1 @@
+CREATE EXTERNAL CONNECTION cfbench_kafka AS 'kafka://127.0.0.1:29093?sasl_client_id=cfbench-producer&sasl_client_secret=czNjcj4%2BPnQ%2FPz8mbW9yZT0%3D&sasl_enabled=true&sasl_mechanism=OAUTHBEARER&sasl_scopes=kafka&sasl_token_url=http%3A%2F%2F127.0.0.1%3A24444%2Foauth2%2Ftoken&topic_prefix=cfbench_';

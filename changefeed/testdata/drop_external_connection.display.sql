@@ -1,0 +1,1 @@
+DROP EXTERNAL CONNECTION cfbench_kafka;

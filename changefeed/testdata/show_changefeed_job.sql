@@ -1,0 +1,1 @@
+SELECT job_id, status, coalesce(running_status, ''), coalesce(high_water_timestamp::STRING, ''), coalesce(error, ''), coalesce(sink_uri, ''), coalesce(topics, ''), coalesce(array_to_string(full_table_names, ','), ''), coalesce(description, '') FROM [SHOW CHANGEFEED JOB 1084922957081444353];

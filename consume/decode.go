@@ -1,0 +1,430 @@
+package consume
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"strconv"
+)
+
+// HLC is a CockroachDB hybrid-logical-clock timestamp as changefeeds print it:
+// "<wall time in ns since the Unix epoch>.<logical, 10 digits>".
+type HLC struct {
+	WallNanos int64 // wall time, nanoseconds since the Unix epoch (UTC)
+	Logical   int32 // logical counter
+}
+
+// IsZero reports whether h is the zero timestamp.
+func (h HLC) IsZero() bool { return h.WallNanos == 0 && h.Logical == 0 }
+
+// Compare returns -1, 0 or +1 as h is before, equal to or after o.
+func (h HLC) Compare(o HLC) int {
+	switch {
+	case h.WallNanos < o.WallNanos:
+		return -1
+	case h.WallNanos > o.WallNanos:
+		return 1
+	case h.Logical < o.Logical:
+		return -1
+	case h.Logical > o.Logical:
+		return 1
+	}
+	return 0
+}
+
+// String formats h the way CockroachDB prints it ("1681240149199419939.0000000000").
+func (h HLC) String() string {
+	return fmt.Sprintf("%d.%010d", h.WallNanos, h.Logical)
+}
+
+// ParseHLC parses "<wall ns>.<logical>" where the wall part has 1..19 decimal digits and fits an
+// int64 and the logical part has exactly 10 digits and fits an int32. It does not allocate.
+func ParseHLC(b []byte) (HLC, bool) {
+	dot := bytes.IndexByte(b, '.')
+	if dot < 1 || dot > 19 || len(b)-dot-1 != 10 {
+		return HLC{}, false
+	}
+	var wall uint64
+	for _, c := range b[:dot] {
+		if c < '0' || c > '9' {
+			return HLC{}, false
+		}
+		wall = wall*10 + uint64(c-'0') // 19 digits cannot overflow uint64
+	}
+	if wall > 1<<63-1 {
+		return HLC{}, false
+	}
+	var logical uint64
+	for _, c := range b[dot+1:] {
+		if c < '0' || c > '9' {
+			return HLC{}, false
+		}
+		logical = logical*10 + uint64(c-'0')
+	}
+	if logical > 1<<31-1 {
+		return HLC{}, false
+	}
+	return HLC{WallNanos: int64(wall), Logical: int32(logical)}, true
+}
+
+// Reason classifies a message the decoder could not use. ReasonNone means the message is fine.
+type Reason uint8
+
+// Reasons, in the order Stats reports them.
+const (
+	ReasonNone        Reason = iota
+	ReasonEmpty              // empty value (e.g. a tombstone): CockroachDB never sends one
+	ReasonNotJSON            // the value is not well-formed JSON (structure, strings, nesting)
+	ReasonNotObject          // well-formed start, but the value is not a JSON object
+	ReasonNoTimestamp        // an object without "updated" or "resolved"
+	ReasonBadHLC             // "updated", "resolved" or "mvcc_timestamp" is not an HLC string
+	ReasonBadKey             // a row whose Kafka key is not a JSON array
+	numReasons
+)
+
+var reasonNames = [numReasons]string{"none", "empty", "not_json", "not_object", "no_timestamp", "bad_hlc", "bad_key"}
+
+// String returns the reason's name as it appears in results ("not_json", "bad_hlc", ...).
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return "reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Envelope is what Decode extracts from one changefeed message (JSON wrapped envelope).
+// Key aliases the input key bytes.
+type Envelope struct {
+	Updated     HLC // top-level "updated"; valid when HasUpdated
+	Resolved    HLC // top-level "resolved"; valid when HasResolved
+	MVCC        HLC // top-level "mvcc_timestamp"; valid when HasMVCC
+	HasUpdated  bool
+	HasResolved bool
+	HasMVCC     bool
+	Key         []byte // the raw Kafka key (a JSON array) for rows; nil for resolved messages
+}
+
+// IsResolved reports whether the message is a resolved-timestamp message.
+func (e *Envelope) IsResolved() bool { return e.HasResolved && !e.HasUpdated }
+
+// Decode scans a CockroachDB changefeed message in the wrapped JSON envelope and fills env with
+// the top-level "updated", "resolved" and "mvcc_timestamp" timestamps and the key, without
+// unmarshalling "after"/"before" (nested values are skipped, strings with escaped quotes and
+// braces included). It checks structure (objects, arrays, strings, nesting, trailing bytes), not
+// the full syntax of numbers, or of scalars nested inside after/before. Decode never allocates; see BenchmarkDecodeRecord.
+func Decode(key, value []byte, env *Envelope) Reason {
+	*env = Envelope{}
+	i := skipWS(value, 0)
+	if i == len(value) {
+		return ReasonEmpty
+	}
+	if value[i] != '{' {
+		if j := skipValue(value, i); j > 0 && skipWS(value, j) == len(value) {
+			return ReasonNotObject
+		}
+		return ReasonNotJSON
+	}
+	i = skipWS(value, i+1)
+	if i < len(value) && value[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(value) || value[i] != '"' {
+				return ReasonNotJSON
+			}
+			ks := i + 1
+			ke := skipString(value, i)
+			if ke < 0 {
+				return ReasonNotJSON
+			}
+			name := value[ks : ke-1]
+			i = skipWS(value, ke)
+			if i >= len(value) || value[i] != ':' {
+				return ReasonNotJSON
+			}
+			i = skipWS(value, i+1)
+			if i >= len(value) {
+				return ReasonNotJSON
+			}
+			var target *HLC
+			var has *bool
+			switch string(name) { // no allocation: the compiler compares in place
+			case "updated":
+				target, has = &env.Updated, &env.HasUpdated
+			case "resolved":
+				target, has = &env.Resolved, &env.HasResolved
+			case "mvcc_timestamp":
+				target, has = &env.MVCC, &env.HasMVCC
+			}
+			vs := i
+			i = skipValue(value, i)
+			if i < 0 {
+				return ReasonNotJSON
+			}
+			if target != nil {
+				if value[vs] != '"' {
+					return ReasonBadHLC
+				}
+				h, ok := ParseHLC(value[vs+1 : i-1])
+				if !ok {
+					return ReasonBadHLC
+				}
+				*target, *has = h, true
+			}
+			i = skipWS(value, i)
+			if i >= len(value) {
+				return ReasonNotJSON
+			}
+			if value[i] == '}' {
+				i++
+				break
+			}
+			if value[i] != ',' {
+				return ReasonNotJSON
+			}
+			i = skipWS(value, i+1)
+		}
+	}
+	if skipWS(value, i) != len(value) {
+		return ReasonNotJSON
+	}
+	if !env.HasUpdated && !env.HasResolved {
+		return ReasonNoTimestamp
+	}
+	if env.HasUpdated {
+		k := skipWS(key, 0)
+		if k >= len(key) || key[k] != '[' {
+			return ReasonBadKey
+		}
+		e := skipValue(key, k)
+		if e < 0 || skipWS(key, e) != len(key) {
+			return ReasonBadKey
+		}
+		env.Key = key
+	}
+	return ReasonNone
+}
+
+// class bits for the structural scanner.
+const (
+	clsWS = 1 << iota
+	clsOpen
+	clsClose
+	clsQuote
+	clsEnd // ends a scalar: whitespace, ',', ':', '}', ']'
+)
+
+var class = func() (t [256]uint8) {
+	for _, c := range " \t\r\n" {
+		t[c] |= clsWS | clsEnd
+	}
+	t['{'] |= clsOpen
+	t['['] |= clsOpen
+	t['}'] |= clsClose | clsEnd
+	t[']'] |= clsClose | clsEnd
+	t[','] |= clsEnd
+	t[':'] |= clsEnd
+	t['"'] |= clsQuote
+	return t
+}()
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && class[b[i]]&clsWS != 0 {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string starting at b[i] == '"', or -1. It reads
+// eight bytes at a time, looking for '"' and '\\' with SWAR bit tricks (no call per string).
+func skipString(b []byte, i int) int {
+	j := i + 1
+	for {
+		for j+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[j:])
+			m := hasZero(x^0x2222222222222222) | hasZero(x^0x5c5c5c5c5c5c5c5c)
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) / 8
+			break
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
+			j++
+		}
+		if j >= len(b) {
+			return -1
+		}
+		if b[j] == '"' {
+			return j + 1
+		}
+		j += 2 // an escape: skip the escaped byte
+	}
+}
+
+// hasZero returns a word with the high bit set in each byte of x that is zero, and possibly in
+// higher bytes after the first zero (only the lowest set byte is exact, which is all we use).
+func hasZero(x uint64) uint64 {
+	return (x - 0x0101010101010101) &^ x & 0x8080808080808080
+}
+
+// skipValue returns the index just past the JSON value starting at b[i], or -1. Objects and
+// arrays must be balanced and properly paired; scalars run to the next delimiter.
+func skipValue(b []byte, i int) int {
+	switch c := b[i]; {
+	case c == '"':
+		return skipString(b, i)
+	case class[c]&clsOpen != 0:
+		return skipNested(b, i)
+	case class[c]&clsEnd != 0:
+		return -1
+	}
+	j := i
+	for j < len(b) && class[b[j]]&(clsEnd|clsQuote|clsOpen) == 0 {
+		j++
+	}
+	if !scalarOK(b[i:j]) {
+		return -1
+	}
+	return j
+}
+
+// scalarOK accepts the literals true, false, null and anything made of number characters.
+func scalarOK(s []byte) bool {
+	switch string(s) {
+	case "true", "false", "null":
+		return true
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && c != '-' && c != '+' && c != '.' && c != 'e' && c != 'E' {
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
+// maxDepth bounds nesting; deeper values are reported as not JSON.
+const maxDepth = 64
+
+// nest classifies bytes for skipNested: 0 skip, 1 '"', 2 '{' or '[', 3 '}' or ']'.
+var nest = func() (t [256]uint8) {
+	t['"'] = 1
+	t['{'], t['['] = 2, 2
+	t['}'], t[']'] = 3, 3
+	return t
+}()
+
+// skipNested returns the index just past the object or array starting at b[i], or -1. The open
+// brackets are kept as a bit stack (1 = '['), so nesting is limited to maxDepth.
+func skipNested(b []byte, i int) int {
+	var stack uint64
+	depth := 0
+	for i < len(b) {
+		switch nest[b[i]] {
+		case 0:
+			i++
+		case 1: // skipString inlined by hand (~10% faster, BenchmarkDecode): strings are most of a row
+			j := i + 1
+			for {
+				for j+8 <= len(b) {
+					x := binary.LittleEndian.Uint64(b[j:])
+					if m := hasZero(x^0x2222222222222222) | hasZero(x^0x5c5c5c5c5c5c5c5c); m != 0 {
+						j += bits.TrailingZeros64(m) / 8
+						break
+					}
+					j += 8
+				}
+				for j < len(b) && b[j] != '"' && b[j] != '\\' {
+					j++
+				}
+				if j >= len(b) {
+					return -1
+				}
+				if b[j] == '"' {
+					break
+				}
+				j += 2
+			}
+			i = j + 1
+		case 2:
+			if depth == maxDepth {
+				return -1
+			}
+			stack = stack<<1 | uint64(b[i]>>5&1) // bit 5: 1 for '{' and '}', 0 for '[' and ']'
+			depth++
+			i++
+		default:
+			if depth == 0 || stack&1 != uint64(b[i]>>5&1) {
+				return -1
+			}
+			stack >>= 1
+			depth--
+			i++
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// MaxDecodeSamples is how many malformed messages Malformed keeps as samples.
+const MaxDecodeSamples = 8
+
+// maxSampleBytes bounds the value kept in a DecodeSample.
+const maxSampleBytes = 256
+
+// DecodeSample is one malformed message kept for the report, its value truncated to 256 bytes.
+type DecodeSample struct {
+	Reason    Reason
+	Topic     string
+	Partition int32
+	Offset    int64
+	Value     string // at most 256 bytes of the value; "…" appended when truncated
+}
+
+// Malformed counts malformed messages by reason and keeps the first MaxDecodeSamples of them.
+// Not safe for concurrent use: one per poll loop.
+type Malformed struct {
+	counts  [numReasons]int64
+	samples []DecodeSample
+}
+
+// Note counts one malformed message. Only the first MaxDecodeSamples calls allocate.
+func (m *Malformed) Note(r Reason, topic string, partition int32, offset int64, value []byte) {
+	m.counts[r]++
+	if len(m.samples) >= MaxDecodeSamples {
+		return
+	}
+	v := value
+	suffix := ""
+	if len(v) > maxSampleBytes {
+		v, suffix = v[:maxSampleBytes], "…"
+	}
+	m.samples = append(m.samples, DecodeSample{Reason: r, Topic: topic, Partition: partition, Offset: offset, Value: string(v) + suffix})
+}
+
+// Total returns the number of malformed messages seen.
+func (m *Malformed) Total() int64 {
+	var n int64
+	for _, c := range m.counts[1:] {
+		n += c
+	}
+	return n
+}
+
+// ByReason returns the counts keyed by reason name ("not_json", ...), only non-zero ones.
+func (m *Malformed) ByReason() map[string]int64 {
+	out := make(map[string]int64)
+	for r, c := range m.counts {
+		if c > 0 && Reason(r) != ReasonNone {
+			out[Reason(r).String()] = c
+		}
+	}
+	return out
+}
+
+// Samples returns a copy of the kept samples.
+func (m *Malformed) Samples() []DecodeSample { return append([]DecodeSample(nil), m.samples...) }

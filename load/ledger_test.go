@@ -1,0 +1,272 @@
+package load
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestLedgerOldestFirst(t *testing.T) {
+	l := NewLedger()
+	t0 := time.Unix(1700000000, 0)
+	key := []byte(`["paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f"]`)
+	for i := range 5 {
+		l.Record("vehicles", key, t0.Add(time.Duration(i)*time.Second))
+	}
+	l.Record("users", key, t0.Add(time.Hour)) // same key, other table: separate
+	if got := l.Outstanding(); got != 6 {
+		t.Fatalf("Outstanding = %d, want 6", got)
+	}
+	for i := range 5 {
+		ack, ok := l.Take("vehicles", key)
+		if !ok || !ack.Equal(t0.Add(time.Duration(i)*time.Second)) {
+			t.Fatalf("take %d: got %v %v, want %v", i, ack, ok, t0.Add(time.Duration(i)*time.Second))
+		}
+		if i == 1 { // interleave a record with takes: still FIFO
+			l.Record("vehicles", key, t0.Add(10*time.Second))
+		}
+	}
+	if ack, ok := l.Take("vehicles", key); !ok || !ack.Equal(t0.Add(10*time.Second)) {
+		t.Fatalf("take after interleaved record: %v %v", ack, ok)
+	}
+	if _, ok := l.Take("vehicles", key); ok {
+		t.Fatal("take of a drained key succeeded")
+	}
+	if ack, ok := l.Take("users", key); !ok || !ack.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("users take: %v %v", ack, ok)
+	}
+	if l.Outstanding() != 0 || l.Written() != 7 {
+		t.Fatalf("Outstanding=%d Written=%d, want 0 and 7", l.Outstanding(), l.Written())
+	}
+}
+
+func TestLedgerMissing(t *testing.T) {
+	l := NewLedger()
+	t0 := time.Unix(1700000000, 0)
+	for i := range 100 {
+		l.Record("users", fmt.Appendf(nil, `["rome", "%d"]`, i), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	for i := range 90 {
+		if _, ok := l.Take("users", fmt.Appendf(nil, `["rome", "%d"]`, i)); !ok {
+			t.Fatalf("take %d failed", i)
+		}
+	}
+	got := l.Missing(5)
+	if len(got) != 5 {
+		t.Fatalf("Missing(5) returned %d entries", len(got))
+	}
+	for i, e := range got {
+		if e.Table != "users" || e.Key != fmt.Sprintf(`["rome", "%d"]`, 90+i) {
+			t.Errorf("Missing[%d] = %+v, want key %d oldest first", i, e, 90+i)
+		}
+	}
+}
+
+func TestLedgerConcurrent(t *testing.T) {
+	l := NewLedger()
+	var wg sync.WaitGroup
+	const writers, per = 4, 2000
+	for w := range writers {
+		wg.Go(func() {
+			for i := range per {
+				l.Record("rides", fmt.Appendf(nil, `["boston", "%d-%d"]`, w, i), time.Now())
+			}
+		})
+	}
+	wg.Wait()
+	var taken sync.WaitGroup
+	for w := range writers {
+		taken.Go(func() {
+			for i := range per {
+				if _, ok := l.Take("rides", fmt.Appendf(nil, `["boston", "%d-%d"]`, w, i)); !ok {
+					t.Errorf("take %d-%d failed", w, i)
+				}
+			}
+		})
+	}
+	taken.Wait()
+	if l.Outstanding() != 0 || l.Written() != writers*per {
+		t.Fatalf("Outstanding=%d Written=%d", l.Outstanding(), l.Written())
+	}
+}
+
+func TestCompactKeyRoundTrip(t *testing.T) {
+	tests := []struct {
+		key     string
+		compact bool
+	}{
+		{`["paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f"]`, true},
+		{`["new york", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f", "2026-12-04T20:09:18.12345"]`, true},
+		{`["rome", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f", "2026-12-04T20:09:18"]`, true},
+		{`["2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f"]`, true},
+		{`["paris","2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f"]`, false},                            // no space
+		{`["paris", "2C28A231-8B1E-4E83-9BFA-6C4CDB0A3A4F"]`, false},                           // upper case
+		{`["paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f", "2026-12-04T20:09:18.10"]`, false}, // trailing zero
+		{`["paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f", "2026-02-30T20:09:18"]`, false},    // no such day
+		{`["summer_ride_free_x1"]`, false},
+		{`["paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f", "summer_ride_free_x1"]`, false},
+		{`[]`, false},
+		{`["pa\"ris"]`, false},
+	}
+	for _, tt := range tests {
+		var k compactKey
+		got := k.encode([]byte(tt.key))
+		if got != tt.compact {
+			t.Errorf("encode(%s) = %v, want %v", tt.key, got, tt.compact)
+			continue
+		}
+		if got {
+			if back := string(k.decode(nil)); back != tt.key {
+				t.Errorf("decode(encode(%s)) = %s", tt.key, back)
+			}
+		}
+	}
+}
+
+func FuzzCompactKey(f *testing.F) {
+	for _, s := range []string{`["paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f"]`, `["rome", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f", "2026-12-04T20:09:18.5"]`, `["x"]`, `[`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var k compactKey
+		if k.encode([]byte(s)) {
+			if back := string(k.decode(nil)); back != s {
+				t.Fatalf("decode(encode(%q)) = %q: two keys would share a compact key", s, back)
+			}
+		}
+	})
+}
+
+// BenchmarkLedgerTake proves Take does not allocate (run with -benchmem).
+func BenchmarkLedgerTake(b *testing.B) {
+	for _, acks := range []int{1, 3} {
+		b.Run(fmt.Sprintf("acks=%d", acks), func(b *testing.B) {
+			l := NewLedger()
+			keys := make([][]byte, 4096)
+			for i := range keys {
+				keys[i] = fmt.Appendf(nil, `["new york", "2c28a231-8b1e-4e83-9bfa-%012d"]`, i)
+			}
+			now := time.Now()
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				for _, k := range keys {
+					for range acks {
+						l.Record("vehicles", k, now)
+					}
+				}
+				b.StartTimer()
+				for _, k := range keys {
+					for range acks {
+						if _, ok := l.Take("vehicles", k); !ok {
+							b.Fatal("missing key")
+						}
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)*acks), "ns/take")
+		})
+	}
+}
+
+// BenchmarkLedgerMemory reports the heap held per outstanding entry with 1M entries of movr's
+// largest common key shape (city + UUID).
+func BenchmarkLedgerMemory(b *testing.B) {
+	for _, shape := range []string{"city+uuid", "city+uuid+code"} {
+		b.Run("key="+shape, func(b *testing.B) { benchLedgerMemory(b, shape != "city+uuid") })
+	}
+}
+
+func benchLedgerMemory(b *testing.B, withCode bool) {
+	const n = 1_000_000
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		l := NewLedger()
+		now := time.Now()
+		var k keyBuf
+		for i := range n {
+			u := [16]byte{byte(i), byte(i >> 8), byte(i >> 16), 0x4e, 5, 6, 0x40, 8, 0x80, 10, 11, 12, 13, 14, 15, 16}
+			k.reset().str("san francisco").uuid(u)
+			if withCode {
+				k.str("summer_ride_free_1x2y3z")
+			}
+			key := k.done()
+			l.Record("vehicles", key, now)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if l.Outstanding() != n {
+			b.Fatalf("Outstanding = %d", l.Outstanding())
+		}
+		heap := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		b.ReportMetric(heap/1e6, "MB/1M-entries")
+		b.ReportMetric(heap/n, "B/entry")
+		runtime.KeepAlive(l)
+	}
+}
+
+func TestLedgerTakeDoesNotAllocate(t *testing.T) {
+	for _, acks := range []int{1, 3} {
+		l := NewLedger()
+		keys := make([][]byte, 1000)
+		for i := range keys {
+			if i%2 == 0 {
+				keys[i] = fmt.Appendf(nil, `["new york", "2c28a231-8b1e-4e83-9bfa-%012d"]`, i) // compact
+			} else {
+				keys[i] = fmt.Appendf(nil, `["promo_%d"]`, i) // string key
+			}
+		}
+		const runs = 5
+		for range (runs + 1) * acks {
+			for _, k := range keys {
+				l.Record("t", k, time.Now())
+			}
+		}
+		allocs := testing.AllocsPerRun(runs, func() {
+			for range acks {
+				for _, k := range keys {
+					if _, ok := l.Take("t", k); !ok {
+						t.Fatal("missing key")
+					}
+				}
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("acks=%d: Take allocated %.1f times per %d takes", acks, allocs, acks*len(keys))
+		}
+	}
+}
+
+// TestLedgerEarlyArrival: the consumer may take a change before the writer's goroutine records
+// it; that write must not then count as outstanding (missing).
+func TestLedgerEarlyArrival(t *testing.T) {
+	l := NewLedger()
+	k := AppendKey(nil, "paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")
+	if _, ok := l.Take("users", k); ok {
+		t.Fatal("Take found a write never recorded")
+	}
+	l.Record("users", k, time.Now())
+	if n := l.Outstanding(); n != 0 {
+		t.Fatalf("Outstanding = %d after an early arrival was recorded, want 0", n)
+	}
+	if l.Written() != 1 || l.Early() != 1 || l.Unmatched() != 0 {
+		t.Fatalf("Written %d Early %d Unmatched %d, want 1 1 0", l.Written(), l.Early(), l.Unmatched())
+	}
+	// A second write of the same row is outstanding as usual.
+	l.Record("users", k, time.Now())
+	if n := l.Outstanding(); n != 1 {
+		t.Fatalf("Outstanding = %d, want 1", n)
+	}
+	if _, ok := l.Take("users", k); !ok || l.Outstanding() != 0 {
+		t.Fatal("the second write was not taken")
+	}
+	// A change nobody wrote stays unmatched.
+	l.Take("users", AppendKey(nil, "rome", "00000000-0000-0000-0000-000000000001"))
+	if l.Unmatched() != 1 {
+		t.Fatalf("Unmatched = %d, want 1", l.Unmatched())
+	}
+}

@@ -1,0 +1,48 @@
+// Package report reads, writes, renders, compares and merges cfbench result files.
+//
+// # Result file
+//
+// One JSON document per run and worker (DESIGN.md §6), schema "cfbench.result/v1"; [ReadFile]
+// rejects any other schema. Every latency is an HdrHistogram of microseconds (1 µs .. 1 h,
+// 3 significant figures) stored losslessly in the "hdr" field (V2 compressed encoding, base64,
+// readable by every HdrHistogram implementation), next to summary fields for scripts:
+//
+//	"metrics": {"e2e_commit": {"count": 5899, "min_us": 8063, "mean_us": 55912.3, "p50_us": 49631,
+//	            "p90_us": 91839, "p99_us": 159103, "p999_us": 248191, "p9999_us": 425983,
+//	            "max_us": 505855, "hdr": "HISTFAAA..."}, ...}
+//
+// Besides the fields of DESIGN.md §6, whose names are fixed, a result may carry these optional
+// extensions (older readers ignore them):
+//
+//   - "warmup": metrics recorded during the warm-up, same shape as "metrics", kept apart so
+//     every total leaves the ramp-up out;
+//   - "intervals": per metric, one histogram per second of the measured phase,
+//     {"e2e_commit": [{"t": 10, "hdr": "HISTFAAA..."}, ...]}, the source of .hlog output and of
+//     exact per-second percentiles after a merge;
+//   - "run.variant" (matrix variant label) and "run.repetition" (1-based), used by compare;
+//   - "run.measured_from" (RFC 3339): when the measured phase began;
+//   - "rates.bytes_per_s".
+//
+// In "series" and "intervals", "t" is whole seconds from the start of the measured phase:
+// run.measured_from when present, else run.started. Merge and .hlog use it to place seconds on
+// wall time. run.config is the effective
+// profile with secrets redacted by the writer; [Result.WriteFile] redacts again as a safety net
+// ([Redact]). [Result.WriteFile] is atomic (temporary file, then rename; mode 0644).
+//
+// # Renderers
+//
+// [WriteText] (summary table: ms columns, ~3 significant figures, delivery verdict, token, clock,
+// rates, errors), [WriteHgrm] (HdrHistogram percentile distribution, the .hgrm its plotter
+// reads), [WriteHlog] (HdrHistogram interval log, one tag per metric), [WriteCSV] (per-second
+// series, unscaled), [WriteHTML] (one self-contained page, SVG charts drawn by gonum/plot).
+// [Render] and [RenderFiles] pick one by name.
+//
+// # Several results
+//
+// [Compare] compares groups of repeated runs metric by metric, benchstat style: medians, change,
+// and the Mann-Whitney U test of golang.org/x/perf/benchmath ("~" when not significant); it
+// refuses runs whose run.config "workload" sections differ unless forced. [Merge] combines the
+// results of the workers of one run: histograms merge exactly, counts add.
+//
+// The package only reads results: it runs nothing and imports no other cfbench package.
+package report
