@@ -13,7 +13,7 @@ WITH_STACK = eval "$$($(STACK) env)" && export CFBENCH_INTEGRATION=1 &&
 FUZZTIME ?= 10s
 DEMO_DURATION ?= 60s
 
-.PHONY: all build prereqs test unit check vet fmt-check fuzz demo stack-up stack-down stack-status bench clean
+.PHONY: all build prereqs test-prereqs test unit check vet fmt-check fuzz demo stack-up stack-down stack-status bench clean
 
 all: build
 
@@ -22,6 +22,12 @@ prereqs:
 	@command -v gcc >/dev/null || { echo "installing gcc (cgo builds librdkafka's bindings)" >&2; \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq gcc libc6-dev >/dev/null; }
+
+# Test-only tools: headless Chromium for the HTML report test (Debian's package).
+test-prereqs: prereqs
+	@command -v chromium >/dev/null || { echo "installing chromium (HTML report test)" >&2; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 build: prereqs
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cfbench
@@ -50,7 +56,7 @@ unit: prereqs
 # Everything: starts the local stack (installing what is missing), then unit + integration tests.
 # Packages run one at a time (-p 1): integration tests of different packages share the stack's
 # movr tables and topics, and the fault tests restart its components.
-test: prereqs stack-up check
+test: test-prereqs stack-up check
 	$(WITH_STACK) $(GO) test -count=1 -p 1 -timeout 60m ./...
 	$(MAKE) --no-print-directory fuzz
 

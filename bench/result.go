@@ -67,6 +67,10 @@ func (r *runner) result(ls *load.Stats, interrupted bool) *report.Result {
 		ResolvedViolations:  cs.Verify.ResolvedViolations + cs.Verify.ResolvedRegressions,
 		DecodeErrors:        cs.DecodeErrors,
 	}
+	if r.o.Workers > 1 {
+		// The other workers' changes arrive too (see workers.go): count this worker's own.
+		res.Delivery.Received = r.ledger.Written() - int64(r.ledger.Outstanding())
+	}
 	if n := r.ledger.Early() - r.ledger.Unmatched(); n > 0 {
 		res.Errors = append(res.Errors, report.ErrorCount{At: end.UTC(), Where: "load", Count: n,
 			Message: "changes consumed before their writer recorded the acknowledgement (writer scheduling delay; e2e_ack not recorded for them)"})

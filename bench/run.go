@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -22,6 +24,7 @@ import (
 	"github.com/cfbench/cfbench/changefeed"
 	"github.com/cfbench/cfbench/consume"
 	"github.com/cfbench/cfbench/load"
+	"github.com/cfbench/cfbench/metrics"
 	"github.com/cfbench/cfbench/oauth"
 	"github.com/cfbench/cfbench/pgfeed"
 	"github.com/cfbench/cfbench/profiles"
@@ -67,6 +70,9 @@ type Options struct {
 	MaxTokenLifetime time.Duration
 	// Hooks inject faults at known points (tests).
 	Hooks Hooks
+	// Metrics, when set, receives the run's live figures once a second (Prometheus exposition;
+	// see package metrics); nil records nothing.
+	Metrics *metrics.Run
 }
 
 // Outcome is what Run produced: the result (nil when the run never measured) and where it
@@ -153,6 +159,9 @@ func newRunner(o Options) (*runner, error) {
 	if o.Worker < 1 || o.Workers < 1 || o.Worker > o.Workers {
 		return nil, fmt.Errorf("worker %d/%d: want i/n with 1 ≤ i ≤ n", o.Worker, o.Workers)
 	}
+	if err := checkWorkers(o.Worker, o.Workers, o.Profile.Kafka.GroupID, o.Profile.Changefeed.Mode); err != nil {
+		return nil, err
+	}
 	if o.InterruptDrain <= 0 {
 		o.InterruptDrain = 5 * time.Second
 	}
@@ -193,13 +202,15 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 	}
 	r.phase("drain", "outstanding", r.ledger.Outstanding(), "timeout", drain)
 	r.callHook(r.o.Hooks.Draining)
-	r.out.DrainTimedOut = !r.drain(drain)
+	r.out.DrainTimedOut = !r.drain(ctx, drain)
+	interrupted = interrupted || ctx.Err() != nil
 	for _, e := range r.ledger.Missing(10) {
 		r.log.Warn("missing: acknowledged write never consumed", "table", e.Table, "key", e.Key, "ack", e.Ack.UTC().Format(time.RFC3339Nano))
 	}
 	r.bgCancel()
 	r.bg.Wait()
 	r.progress.finish()
+	r.o.Metrics.SetPhase("done")
 
 	res := r.result(loadStats, interrupted)
 	if loadErr != nil && !interrupted {
@@ -240,6 +251,7 @@ func deliverySummary(d report.Delivery) string {
 }
 
 func (r *runner) phase(name string, args ...any) {
+	r.o.Metrics.SetPhase(name)
 	r.log.Info("phase "+name, args...)
 	if r.progress != nil {
 		r.progress.phase(name)
@@ -250,11 +262,15 @@ func (r *runner) phase(name string, args ...any) {
 // the part and what to do.
 func (r *runner) preflight(ctx context.Context) error {
 	p := r.p
+	r.o.Metrics.SetPhase("preflight")
 	r.log.Info("phase preflight", "profile", p.Name)
 	// Database.
 	var err error
 	r.pool, err = load.Connect(ctx, p.Database.ConnString(), p.Workload.Concurrency+4)
 	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Errorf("database: %w: is the database running, and are database.url's host and port right?", err)
+		}
 		return fmt.Errorf("database: %w", err)
 	}
 	d, version, err := load.DetectDialect(ctx, r.pool)
@@ -351,6 +367,10 @@ func (r *runner) startChangefeed(ctx context.Context) error {
 	p := r.p
 	switch p.Changefeed.Mode {
 	case profiles.ModePgfeed:
+		if r.o.Workers > 1 {
+			r.log.Info("several workers: the changefeed comes from one shared pgfeed started apart (cfbench pgfeed)")
+			return nil
+		}
 		var b [4]byte
 		_, _ = rand.Read(b[:])
 		r.feedCfg = pgfeed.Config{
@@ -411,11 +431,42 @@ func (r *runner) startFeed() error {
 	go func() {
 		defer r.bg.Done()
 		defer close(done)
-		if err := feed.Run(ctx); err != nil && ctx.Err() == nil {
-			r.noteBackground("changefeed", fmt.Errorf("pgfeed: %w", err))
-		}
+		r.runFeed(ctx, feed)
 	}()
 	return nil
+}
+
+// Feed restart backoff: the first retry waits feedRetryMin, doubling up to feedRetryMax; a feed
+// that streamed for feedRetryReset before failing starts again at feedRetryMin.
+const (
+	feedRetryMin   = 250 * time.Millisecond
+	feedRetryMax   = 5 * time.Second
+	feedRetryReset = 30 * time.Second
+)
+
+// runFeed runs feed until ctx ends. When Run fails (the database restarted, the replication
+// connection dropped, a delivery failed), the error is recorded and the feed is started again
+// after a backoff: it resumes from its replication slot, so nothing is lost (duplicates are
+// possible), as CockroachDB retries a changefeed after a transient error.
+func (r *runner) runFeed(ctx context.Context, feed *pgfeed.Feed) {
+	wait := feedRetryMin
+	for {
+		began := time.Now()
+		err := feed.Run(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		r.noteBackground("changefeed", fmt.Errorf("pgfeed: %w (restarting from its replication slot)", err))
+		if time.Since(began) > feedRetryReset {
+			wait = feedRetryMin
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, feedRetryMax)
+	}
 }
 
 // stopFeed cancels the running pgfeed without cleaning up its slot, and waits for it to stop.
@@ -460,6 +511,8 @@ func (r *runner) startConsumer(ctx context.Context) error {
 	for k, v := range p.Kafka.Consumer {
 		opts = append(opts, consume.Property(k, fmt.Sprint(v)))
 	}
+	// Waiting for a missing topic only makes sense when pgfeed creates it.
+	waitForFeed := r.feed != nil && feedCreates(p, r.plan.Topics)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -469,7 +522,11 @@ func (r *runner) startConsumer(ctx context.Context) error {
 			r.consumer = c
 			break
 		}
-		if r.feed == nil || !strings.Contains(err.Error(), "not found") || time.Now().After(deadline) || ctx.Err() != nil {
+		notFound := strings.Contains(err.Error(), "not found")
+		if !waitForFeed || !notFound || time.Now().After(deadline) || ctx.Err() != nil {
+			if notFound {
+				return fmt.Errorf("kafka: %w: check kafka.topics (or the changefeed's topic_prefix/topic_name) and that the changefeed writes to that topic", err)
+			}
 			return fmt.Errorf("kafka: %w", err)
 		}
 		if bgErr := r.backgroundError(); bgErr != "" {
@@ -488,6 +545,20 @@ func (r *runner) startConsumer(ctx context.Context) error {
 	return nil
 }
 
+// feedCreates reports whether every topic is one the in-process pgfeed writes to (and so
+// creates): the topics derived from changefeed.tables and the sink's topic naming.
+func feedCreates(p *profiles.Profile, topics []string) bool {
+	q := *p
+	q.Kafka.Topics, q.Kafka.TopicPrefix = nil, ""
+	feed := q.ConsumeTopics()
+	for _, t := range topics {
+		if !slices.Contains(feed, t) {
+			return false
+		}
+	}
+	return true
+}
+
 // tableOf maps a topic to its table: the topic without the prefix; with topic_name every table
 // shares one topic and the table is unknown ("").
 func (r *runner) tableOf(topic string) string {
@@ -502,11 +573,20 @@ func (r *runner) tableOf(topic string) string {
 	return strings.TrimPrefix(topic, prefix)
 }
 
+// noteBackground records a background component's failure; a repeat of the same message adds
+// to the first occurrence's count.
 func (r *runner) noteBackground(where string, err error) {
-	r.log.Error(where+" stopped", "err", err)
+	r.log.Error(where+" failed", "err", err)
+	msg := err.Error()
 	r.bgMu.Lock()
 	defer r.bgMu.Unlock()
-	r.bgErrs = append(r.bgErrs, report.ErrorCount{At: time.Now(), Where: where, Count: 1, Message: err.Error()})
+	for i := range r.bgErrs {
+		if e := &r.bgErrs[i]; e.Where == where && e.Message == msg {
+			e.Count++
+			return
+		}
+	}
+	r.bgErrs = append(r.bgErrs, report.ErrorCount{At: time.Now(), Where: where, Count: 1, Message: msg})
 }
 
 func (r *runner) backgroundError() string {
@@ -571,6 +651,7 @@ func (r *runner) runLoad(ctx context.Context) (*load.Stats, error) {
 		Mix:         mix,
 		Ledger:      r.ledger,
 		OnInterval:  r.onLoadInterval,
+		Cities:      workerCities(r.o.Worker, r.o.Workers),
 	})
 	if st != nil {
 		r.loadSeries = append([]load.Second(nil), st.Series...)
@@ -586,6 +667,7 @@ func ptr[T any](v T) *T { return &v }
 
 // onLoadInterval runs on the load's aggregating goroutine once a second.
 func (r *runner) onLoadInterval(st *load.Stats) {
+	r.o.Metrics.ObserveLoad(st)
 	var writes int64
 	if n := len(st.Series); n > 0 {
 		writes = st.Series[n-1].Writes
@@ -608,6 +690,11 @@ func (r *runner) onLoadInterval(st *load.Stats) {
 }
 
 func (r *runner) onConsumeInterval(iv consume.Interval) {
+	if m := r.o.Metrics; m != nil {
+		m.ObserveConsume(iv)
+		m.ObserveTokens(r.tokens.Stats())
+		m.SetConsumerLag(r.ledger.Outstanding())
+	}
 	if r.progress == nil {
 		return
 	}
@@ -615,10 +702,19 @@ func (r *runner) onConsumeInterval(iv consume.Interval) {
 }
 
 // drain waits until every ledger entry has been consumed or timeout passes; it reports whether
-// the ledger emptied.
-func (r *runner) drain(timeout time.Duration) bool {
+// the ledger emptied. When ctx is cancelled during the drain (SIGINT), at most InterruptDrain
+// of it is left.
+func (r *runner) drain(ctx context.Context, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
+	cut := ctx.Err() != nil
 	for r.ledger.Outstanding() > 0 {
+		if !cut && ctx.Err() != nil {
+			cut = true
+			if d := time.Now().Add(r.o.InterruptDrain); d.Before(deadline) {
+				deadline = d
+			}
+			r.log.Warn("interrupted during the drain", "outstanding", r.ledger.Outstanding(), "left", time.Until(deadline).Round(time.Millisecond))
+		}
 		if time.Now().After(deadline) {
 			r.log.Warn("drain timed out", "outstanding", r.ledger.Outstanding(), "timeout", timeout)
 			return false

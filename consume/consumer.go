@@ -168,11 +168,16 @@ func (c *Consumer) resolveTopics(ctx context.Context) ([]string, map[string][]in
 	}
 }
 
+// metadataTimeout bounds one metadata request, so an unreachable broker is reported within
+// seconds rather than at the end of the setup timeout.
+const metadataTimeout = 5 * time.Second
+
 func (c *Consumer) resolveTopicsOnce(ctx context.Context) ([]string, map[string][]int32, error) {
-	timeoutMs := int(time.Until(deadline(ctx)).Milliseconds())
+	timeoutMs := int(min(time.Until(deadline(ctx)), metadataTimeout).Milliseconds())
 	md, err := c.kc.GetMetadata(nil, true, max(timeoutMs, 1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading topic metadata from %s: %w", c.cfg.brokers, err)
+		return nil, nil, fmt.Errorf("reading topic metadata from %s: %w: is Kafka running there, and does that listener speak %s?",
+			c.cfg.brokers, err, c.cfg.securityProtocol)
 	}
 	parts := map[string][]int32{}
 	var topics []string

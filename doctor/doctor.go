@@ -150,9 +150,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	d := &run{o: o, p: o.Profile}
-	d.checkBrokers(ctx)
+	reachable := d.checkBrokers(ctx)
 	tok := d.checkToken(ctx)
-	d.checkKafka(ctx, tok)
+	d.checkKafka(ctx, tok, reachable)
 	d.checkSinkToken(ctx)
 	d.checkDatabase(ctx)
 	return d.rep, ctx.Err()

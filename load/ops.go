@@ -361,6 +361,7 @@ type opRunner struct {
 	ledger *Ledger
 	key    keyBuf
 	scan   [2]int64
+	cities []int // indexes into Cities to write to; nil = all
 }
 
 // fallback returns the op to run instead of op when op has nothing to work on: endRide and
@@ -382,7 +383,12 @@ func (r *opRunner) record(table string, key []byte, ack time.Time) {
 // number of rows changed.
 func (r *opRunner) run(ctx context.Context, c execer, op Op) (int, error) {
 	rng := r.rng
-	city := randCity(rng)
+	var city int
+	if len(r.cities) > 0 {
+		city = r.cities[rng.IntN(len(r.cities))]
+	} else {
+		city = randCity(rng)
+	}
 	cityName := Cities[city]
 	switch op {
 	case AddUser:

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cfbench/cfbench/consume"
 	"github.com/cockroachdb/apd/v3"
 )
 
@@ -372,4 +373,32 @@ func normalizeNumbers(v any) any {
 		}
 	}
 	return v
+}
+
+// TestConsumeDecodesEnvelope checks that cfbench's consumer decoder (consume.Decode) reads the
+// envelopes and resolved messages pgfeed produces, with the same timestamps.
+func TestConsumeDecodesEnvelope(t *testing.T) {
+	tbl := movrVehicles(t)
+	ts := HLC{WallTime: 1681240149199419939, Logical: 3}
+	e := NewEncoder(EnvelopeOptions{Updated: true, Diff: true, MVCCTimestamp: true, KeyInValue: true, TopicInValue: true})
+	key, err := e.AppendKey(nil, tbl, vehicleRow("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	val, err := e.AppendValue(nil, &Event{Table: tbl, Topic: "vehicles", After: vehicleRow("in_use"), Before: vehicleRow("available"), Updated: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env consume.Envelope
+	if r := consume.Decode(key, val, &env); r != consume.ReasonNone {
+		t.Fatalf("consume.Decode(row) = %v", r)
+	}
+	want := consume.HLC{WallNanos: ts.WallTime, Logical: ts.Logical}
+	if !env.HasUpdated || env.Updated != want || !env.HasMVCC || env.MVCC != want || string(env.Key) != string(key) {
+		t.Fatalf("consume.Decode(row) = %+v", env)
+	}
+	env = consume.Envelope{}
+	if r := consume.Decode(nil, AppendResolved(nil, ts), &env); r != consume.ReasonNone || !env.IsResolved() || env.Resolved != want {
+		t.Fatalf("consume.Decode(resolved) = %v %+v", r, env)
+	}
 }

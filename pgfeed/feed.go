@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cfbench/cfbench/changefeed"
+	"github.com/cfbench/cfbench/consume"
 	"github.com/cfbench/cfbench/oauth"
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -84,6 +85,7 @@ type Feed struct {
 	flushLSN      atomic.Uint64
 	tokenMu       sync.Mutex
 	tokenSource   *oauth.Source
+	refresher     *consume.TokenRefresher
 }
 
 // Stats is a snapshot of a Feed's progress.
@@ -148,6 +150,11 @@ func New(cfg Config) (*Feed, error) {
 	}
 	if f.kconf, err = producerConfig(sink, ksc); err != nil {
 		return nil, fmt.Errorf("pgfeed: %w", err)
+	}
+	if cfg.TopicPartitions > 0 {
+		// Otherwise the producer's first metadata request would let the broker auto-create the
+		// topic with its default partition count before pgfeed creates it.
+		f.kconf["allow.auto.create.topics"] = false
 	}
 	if sink.SASLEnabled && sink.SASLMechanism == changefeed.MechanismOAuthBearer {
 		if sink.GrantType != "" && sink.GrantType != "client_credentials" {
@@ -253,6 +260,19 @@ func (f *Feed) TokenStats() (oauth.Stats, bool) {
 		return oauth.Stats{}, false
 	}
 	return src.Stats(), true
+}
+
+// TokenRefreshStats returns the producer's OAUTHBEARER refresh statistics (librdkafka's
+// requests and the tokens handed over), ok false when the sink does not use OAUTHBEARER or Run
+// has not started. After Run returns it describes that Run.
+func (f *Feed) TokenRefreshStats() (consume.RefreshStats, bool) {
+	f.tokenMu.Lock()
+	r := f.refresher
+	f.tokenMu.Unlock()
+	if r == nil {
+		return consume.RefreshStats{}, false
+	}
+	return r.Stats(), true
 }
 
 func (f *Feed) fail(err error) {

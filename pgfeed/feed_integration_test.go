@@ -420,6 +420,9 @@ func TestResolvedInvariantConcurrent(t *testing.T) {
 	if missing > 0 {
 		t.Errorf("%d of %d inserted keys missing", missing, want)
 	}
+	if len(lastResolved) != 3 {
+		t.Errorf("resolved messages on %d partitions, want all 3 of the topic pgfeed created", len(lastResolved))
+	}
 	if resolved < 6 {
 		t.Errorf("only %d resolved messages", resolved)
 	}
@@ -427,6 +430,13 @@ func TestResolvedInvariantConcurrent(t *testing.T) {
 	t.Logf("%d keys written, %d row messages, %d resolved; stats %+v", want, rows, resolved, st)
 	if st.Messages < int64(want) || st.ResolvedMessages == 0 {
 		t.Errorf("stats %+v: want ≥ %d messages and some resolved", st, want)
+	}
+	// The producer authenticated with a token from the sink URI's client credentials.
+	if ts, ok := f.TokenStats(); !ok || ts.Fetches < 1 || ts.Failures != 0 || ts.FirstToken <= 0 {
+		t.Errorf("token stats %+v (ok %v): want ≥ 1 successful fetch", ts, ok)
+	}
+	if rs, ok := f.TokenRefreshStats(); !ok || rs.Refreshes < 1 || rs.Failures != 0 {
+		t.Errorf("token refresh stats %+v (ok %v): want ≥ 1 token handed to librdkafka", rs, ok)
 	}
 }
 

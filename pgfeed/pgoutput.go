@@ -130,7 +130,7 @@ func decodeTuple(b []byte, row []Datum) ([]Datum, []byte, bool, error) {
 	}
 	n := int(binary.BigEndian.Uint16(b))
 	b = b[2:]
-	if cap(row) < n {
+	if row == nil || cap(row) < n {
 		row = make([]Datum, n)
 	}
 	row = row[:n]

@@ -166,3 +166,28 @@ func BenchmarkDecodeEncode(b *testing.B) {
 		})
 	}
 }
+
+// FuzzDecodeChange feeds arbitrary bytes to the pgoutput decoders: they must return an error
+// or a well-formed change, never panic or read out of bounds.
+func FuzzDecodeChange(f *testing.F) {
+	f.Add(byte(msgInsert), changeMsg(msgInsert, 7, byte('N'), vehicleVals("available", `{"a": 1}`)))
+	f.Add(byte(msgUpdate), changeMsg(msgUpdate, 7, byte('O'), vehicleVals("a", "{}"), byte('N'), vehicleVals("b", "\x00TOAST")))
+	f.Add(byte(msgDelete), changeMsg(msgDelete, 7, byte('K'), []string{"\x00NULL", "x"}))
+	f.Add(byte(msgRelation), []byte("\x00\x00\x00\x01public\x00t\x00f\x00\x01\x01k\x00\x00\x00\x00\x17\xff\xff\xff\xff"))
+	f.Fuzz(func(t *testing.T, typ byte, b []byte) {
+		var d changeDecoder
+		switch typ % 4 {
+		case 0:
+			_, _ = decodeRelation(b)
+		case 1:
+			_, _ = decodeBegin(b)
+			_, _ = decodeCommit(b)
+		default:
+			typ = []byte{msgInsert, msgUpdate, msgDelete}[int(typ)%3]
+			c, err := d.decode(typ, b)
+			if err == nil && c.New == nil && c.Old == nil {
+				t.Fatalf("decode(%q, %x): no error and no tuple", typ, b)
+			}
+		}
+	})
+}

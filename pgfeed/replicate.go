@@ -241,10 +241,10 @@ func (f *Feed) run(ctx context.Context) error {
 			stopEvents()
 			return fmt.Errorf("OAuth settings from the sink URI: %w", err)
 		}
-		f.tokenMu.Lock()
-		f.tokenSource = src
-		f.tokenMu.Unlock()
 		refresher = consume.NewTokenRefresher(prod, src, "", f.log)
+		f.tokenMu.Lock()
+		f.tokenSource, f.refresher = src, refresher
+		f.tokenMu.Unlock()
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); f.handleEvents(evCtx, prod, refresher) }()
@@ -493,6 +493,9 @@ func (s *stream) loop(ctx context.Context) error {
 	if s.f.resolved > 0 {
 		nextResolved = time.Now().Add(s.f.resolved)
 	}
+	// Cancelling ctx interrupts a blocked read (the loop then sees ctx.Err()).
+	stop := context.AfterFunc(ctx, func() { _ = s.conn.Conn().SetReadDeadline(time.Now()) })
+	defer stop()
 	for {
 		if err := s.f.failed(); err != nil {
 			return err
@@ -524,9 +527,12 @@ func (s *stream) loop(ctx context.Context) error {
 				wake = poll // poll acknowledgements
 			}
 		}
-		rctx, cancel := context.WithDeadline(ctx, wake)
-		raw, err := s.conn.ReceiveMessage(rctx)
-		cancel()
+		// A read deadline instead of a per-message context: pgconn starts a watcher for every
+		// ReceiveMessage with a cancellable context, which costs more than decoding the message.
+		if err := s.conn.Conn().SetReadDeadline(wake); err != nil {
+			return fmt.Errorf("replication connection: %w", err)
+		}
+		raw, err := s.conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -23,6 +23,9 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
+	if os.Getenv("CI") == "true" || os.Getenv("CFBENCH_INTEGRATION") == "1" {
+		t.Fatal("no chromium on PATH: `make test` installs Debian's chromium package (or set CFBENCH_CHROMIUM)")
+	}
 	t.Skip("no chromium on PATH (apt-get install chromium, or set CFBENCH_CHROMIUM)")
 	return ""
 }

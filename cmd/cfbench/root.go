@@ -14,6 +14,7 @@ const (
 	exitFailure     = 1   // any error not listed below
 	exitUsage       = 2   // bad flags, arguments or profile
 	exitDelivery    = 3   // the run completed but delivery verification failed
+	exitPreflight   = 4   // run: a preflight check (database, IdP, Kafka, changefeed) failed; nothing measured
 	exitInterrupted = 130 // SIGINT/SIGTERM: partial results were written
 )
 

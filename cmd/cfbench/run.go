@@ -34,6 +34,8 @@ type runFlags struct {
 	logLevel    string
 	showSQL     bool
 	tokenLife   time.Duration
+	metricsAddr string
+	metricsAny  bool
 	matrix      bool
 }
 
@@ -54,7 +56,8 @@ in <out>/run.log; the summary is printed at the end. Ctrl-C stops the writes, dr
 writes the partial result marked interrupted and exits 130 (a second Ctrl-C exits at once).
 
 Exit codes: 0 ok, 1 failure, 2 bad usage or profile, 3 delivery verification failed (events
-missing or a guarantee violated; the result is written), 130 interrupted.
+missing or a guarantee violated; the result is written), 4 preflight failed (the database, IdP,
+Kafka or changefeed check failed; nothing was measured), 130 interrupted.
 
 Examples:
   eval "$(deploy/local/stack env)"; cfbench run --profile local
@@ -76,6 +79,8 @@ Examples:
 	fl.StringVar(&f.logLevel, "log-level", "info", "run.log level: debug, info, warn or error")
 	fl.DurationVar(&f.tokenLife, "max-token-lifetime", 0, "treat consumer tokens as expiring after at most this long, so refreshes happen more often than the IdP's TTL (e.g. 10s)")
 	fl.BoolVar(&f.matrix, "matrix", false, "run every variant of the profile's matrix, interleaved across workload.repetitions, then compare them")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://ADDR/metrics during the run, e.g. 127.0.0.1:9464 (loopback only unless --metrics-allow-remote)")
+	fl.BoolVar(&f.metricsAny, "metrics-allow-remote", false, "let --metrics-addr listen on a non-loopback address (e.g. :9464 in a Kubernetes pod)")
 	fl.BoolVar(&f.showSQL, "show-sql", false, "print the changefeed statements (secrets redacted) and exit")
 	_ = cmd.MarkFlagRequired("profile")
 	return cmd
@@ -106,6 +111,10 @@ func runBench(cmd *cobra.Command, f runFlags) error {
 		}
 		return nil
 	}
+	live, err := startMetrics(cmd, f, p.Name)
+	if err != nil {
+		return err
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("--log-level %q: want debug, info, warn or error", f.logLevel)}
@@ -125,7 +134,7 @@ func runBench(cmd *cobra.Command, f runFlags) error {
 	// The log file gets everything at --log-level; the terminal only warnings and errors.
 	log := slog.New(teeHandler{
 		slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: level}),
-		slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}),
+		terminalHandler{slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})},
 	})
 	var progress io.Writer
 	tty := false
@@ -139,6 +148,7 @@ func runBench(cmd *cobra.Command, f runFlags) error {
 		Profile: p, OutDir: out, Worker: worker, Workers: workers,
 		Progress: progress, Terminal: tty, Log: log,
 		ToolVersion: version, GitCommit: commit(), MaxTokenLifetime: f.tokenLife,
+		Metrics: live,
 	}
 	if f.matrix {
 		return runMatrix(cmd, opts)
@@ -164,6 +174,8 @@ func runBench(cmd *cobra.Command, f runFlags) error {
 		return &exitError{code: exitInterrupted, msg: "interrupted: partial result written", err: runErr}
 	case errors.Is(runErr, bench.ErrDelivery):
 		return &exitError{code: exitDelivery, msg: runErr.Error(), err: runErr}
+	case errors.Is(runErr, bench.ErrPreflight):
+		return &exitError{code: exitPreflight, msg: runErr.Error(), err: runErr}
 	}
 	return runErr
 }

@@ -43,3 +43,28 @@ func (t teeHandler) WithGroup(name string) slog.Handler {
 	}
 	return out
 }
+
+// terminalHandler passes records to its handler except librdkafka's own log lines (records with
+// a "librdkafka" attribute): they are in run.log, and on the terminal an unreachable broker
+// would repeat them for every connection attempt, burying the one error that says what to do.
+type terminalHandler struct{ slog.Handler }
+
+func (h terminalHandler) Handle(ctx context.Context, r slog.Record) error {
+	fromLibrdkafka := false
+	r.Attrs(func(a slog.Attr) bool {
+		fromLibrdkafka = a.Key == "librdkafka"
+		return !fromLibrdkafka
+	})
+	if fromLibrdkafka {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h terminalHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return terminalHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h terminalHandler) WithGroup(name string) slog.Handler {
+	return terminalHandler{h.Handler.WithGroup(name)}
+}

@@ -1,0 +1,324 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cfbench/cfbench/internal/stacktest"
+	"github.com/cfbench/cfbench/profiles"
+	"github.com/cfbench/cfbench/report"
+)
+
+// The fault tests run a short `local` profile on the real stack and break one component in the
+// middle of the measurement. Each asserts that the run completes, that nothing acknowledged is
+// missing, and that the fault shows in the result. They stop and restart stack components, so
+// they leave every component running when they end (t.Cleanup runs `stack up`).
+//
+// Run them alone with:
+//
+//	eval "$(deploy/local/stack env)"; CFBENCH_INTEGRATION=1 go test -count=1 -run TestFault ./bench/
+
+// stackCtl runs deploy/local/stack for the stack the test was given.
+type stackCtl struct {
+	t      *testing.T
+	script string
+	env    []string
+}
+
+// newStackCtl returns a controller for the stack st. The script reads its ports from
+// CFBENCH_*_PORT, which `stack env` does not export, so they are derived from the addresses the
+// test was given; the Hydra token TTL the stack runs with is kept.
+func newStackCtl(t *testing.T, st stacktest.Stack) *stackCtl {
+	t.Helper()
+	if st.StackScript == "" || st.StateDir == "" {
+		t.Fatal("CFBENCH_STACK or CFBENCH_STATE_DIR is empty: eval \"$(deploy/local/stack env)\" first")
+	}
+	env := append(os.Environ(), "CFBENCH_STATE_DIR="+st.StateDir)
+	if u, err := url.Parse(st.PGURL); err == nil && u.Port() != "" {
+		env = append(env, "CFBENCH_PG_PORT="+u.Port())
+	}
+	if u, err := url.Parse(st.TokenURL); err == nil && u.Port() != "" {
+		env = append(env, "CFBENCH_HYDRA_PORT="+u.Port())
+	}
+	if _, port, err := net.SplitHostPort(strings.Split(st.KafkaAdminBrokers, ",")[0]); err == nil {
+		env = append(env, "CFBENCH_KAFKA_PORT="+port)
+	}
+	if ttl, err := os.ReadFile(filepath.Join(st.StateDir, "run", "hydra.ttl")); err == nil {
+		env = append(env, "CFBENCH_TOKEN_TTL="+strings.TrimSpace(string(ttl)))
+	}
+	return &stackCtl{t: t, script: st.StackScript, env: env}
+}
+
+// do runs `stack args...` and returns its error with the script's output. It never uses the
+// run's context: a restart must complete even when the run ends first.
+func (s *stackCtl) do(args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.script, args...)
+	cmd.Env = s.env
+	out, err := cmd.CombinedOutput()
+	s.t.Logf("%s stack %s: %s", time.Now().Format("15:04:05.000"), strings.Join(args, " "), strings.TrimSpace(string(out)))
+	if err != nil {
+		return fmt.Errorf("stack %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// ensureUp registers a clean-up that starts components again, whatever the test did.
+func (s *stackCtl) ensureUp(components ...string) {
+	s.t.Cleanup(func() {
+		if err := s.do(append([]string{"up"}, components...)...); err != nil {
+			s.t.Errorf("leaving the stack running: %v", err)
+		}
+		if err := s.do("status"); err != nil {
+			s.t.Errorf("stack not healthy after the test: %v", err)
+		}
+	})
+}
+
+// faultProfile is the embedded local profile, shortened: warm-up 2 s, measured for d at 100
+// ops/s, 60 s drain.
+func faultProfile(t *testing.T, d time.Duration) *profiles.Profile {
+	t.Helper()
+	p, err := profiles.Load("local", os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Workload.Warmup = 2 * time.Second
+	p.Workload.Duration = d
+	p.Workload.Rate = 100
+	p.Workload.DrainTimeout = 60 * time.Second
+	return p
+}
+
+// runFault runs the fault profile, measured for d, with fault as the Measuring hook, checks
+// what every fault test expects and returns the result. The run must complete without error (a
+// delivery failure is an error).
+func runFault(t *testing.T, d time.Duration, o Options, fault func(ctx context.Context, c *Control)) *report.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	o.Profile = faultProfile(t, d)
+	o.OutDir = t.TempDir()
+	o.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	o.Hooks.Measuring = fault
+	began := time.Now()
+	oc, err := Run(ctx, o)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	res, err := report.ReadFile(oc.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("run took %v; delivery %+v; token fetches %d failures %d refreshes %d",
+		time.Since(began).Round(time.Millisecond), res.Delivery, res.Token.Fetches, res.Token.Failures, res.Token.Refreshes)
+	for _, e := range res.Errors {
+		t.Logf("error: %s ×%d: %s", e.Where, e.Count, e.Message)
+	}
+	dl := res.Delivery
+	if dl.Missing != 0 {
+		t.Errorf("delivery.missing = %d, want 0", dl.Missing)
+	}
+	if dl.Written < 1000 || dl.Received < dl.Written {
+		t.Errorf("written %d, received %d: want ≥ 1000 written (100 ops/s for %v), all received", dl.Written, dl.Received, d+2*time.Second)
+	}
+	if oc.DrainTimedOut {
+		t.Error("drain timed out")
+	}
+	if res.Run.Interrupted {
+		t.Error("run marked interrupted")
+	}
+	// Consumption resumed: events arrived in the last seconds of the measurement.
+	var tail int64
+	for _, s := range res.Series {
+		if s.T >= int64(d/time.Second)-5 {
+			tail += s.Events
+		}
+	}
+	if tail == 0 {
+		t.Errorf("no events in the last 5 s of the measurement: consumption did not resume\nseries: %+v", res.Series)
+	}
+	return res
+}
+
+// sleepFor sleeps d or until ctx ends.
+func sleepFor(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// spike returns the largest e2e_ack (consumer receive − the writer's acknowledgement, one
+// clock) of the measurement, and the largest per-second e2e_commit maximum of the series with
+// its second. e2e_ack shows an outage even when the changefeed re-stamps replayed rows.
+func spike(t *testing.T, res *report.Result) (ackUS, commitUS, at int64) {
+	for _, s := range res.Series {
+		if s.E2EMaxUS > commitUS {
+			commitUS, at = s.E2EMaxUS, s.T
+		}
+	}
+	ackUS = res.Metrics[report.MetricE2EAck].MaxUS
+	t.Logf("largest e2e_ack %d µs; largest per-second e2e_commit max %d µs at t=%d s", ackUS, commitUS, at)
+	return ackUS, commitUS, at
+}
+
+// quietSeconds counts the measured seconds in which no event arrived.
+func quietSeconds(res *report.Result) (n int) {
+	for _, s := range res.Series {
+		if s.Events == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func errorsWhere(res *report.Result, where string) (n int64) {
+	for _, e := range res.Errors {
+		if e.Where == where {
+			n += e.Count
+		}
+	}
+	return n
+}
+
+// TestFaultIdPDown stops Hydra for longer than a (capped) token lifetime mid-run, then starts
+// it again: the consumer's refreshes fail during the outage (token failures in the result) and
+// succeed after it, and consumption carries on. Hydra keeps its keys in memory, so the restarted
+// IdP signs with new keys, which Kafka picks up from the JWKS (refreshed every 10 s).
+func TestFaultIdPDown(t *testing.T) {
+	st := stacktest.Require(t)
+	sc := newStackCtl(t, st)
+	sc.ensureUp("hydra")
+	var downAt, upAt time.Time
+	res := runFault(t, 25*time.Second, Options{MaxTokenLifetime: 4 * time.Second}, func(ctx context.Context, c *Control) {
+		sleepFor(ctx, 3*time.Second)
+		downAt = time.Now()
+		if err := sc.do("down", "hydra"); err != nil {
+			t.Error(err)
+			return
+		}
+		time.Sleep(8 * time.Second) // two capped lifetimes
+		if err := sc.do("up", "hydra"); err != nil {
+			t.Error(err)
+		}
+		upAt = time.Now()
+	})
+	if res.Token.Failures == 0 {
+		t.Errorf("token.failures = 0, want ≥ 1: the IdP was down for %v with tokens capped at 4 s", upAt.Sub(downAt))
+	}
+	var failed, okAfter bool
+	for _, e := range res.Token.Events {
+		if !e.OK && !e.At.Before(downAt.Add(-time.Second)) && e.At.Before(upAt.Add(time.Second)) {
+			failed = true
+		}
+		if e.OK && e.At.After(upAt) {
+			okAfter = true
+		}
+	}
+	if !failed {
+		t.Error("no failed token event inside the outage window")
+	}
+	if !okAfter {
+		t.Error("no successful token fetch after the IdP came back")
+	}
+}
+
+// TestFaultKafkaKilled kills the broker with SIGKILL mid-run and starts it again: the
+// changefeed and the consumer reconnect, the outage shows as a latency spike, and nothing
+// acknowledged is lost.
+func TestFaultKafkaKilled(t *testing.T) {
+	st := stacktest.Require(t)
+	sc := newStackCtl(t, st)
+	sc.ensureUp("kafka")
+	var downFor time.Duration
+	// The outage is as long as the broker takes to start again: 20–30 s on a loaded machine,
+	// JVM start-up, log recovery and the wait for the killed incarnation's registration to
+	// expire (DUPLICATE_BROKER_REGISTRATION until broker.session.timeout.ms, 9 s, has passed).
+	// The measurement is long enough to see consumption resume after it.
+	res := runFault(t, 45*time.Second, Options{}, func(ctx context.Context, c *Control) {
+		sleepFor(ctx, time.Second)
+		killed := time.Now()
+		if err := sc.do("kill", "kafka"); err != nil {
+			t.Error(err)
+			return
+		}
+		if err := sc.do("up", "kafka"); err != nil {
+			t.Error(err)
+		}
+		downFor = time.Since(killed)
+	})
+	t.Logf("broker down for %v", downFor.Round(time.Millisecond))
+	if ack, commit, _ := spike(t, res); ack < 2_000_000 || commit < 2_000_000 {
+		t.Errorf("largest e2e_ack %d µs, e2e_commit %d µs: want both ≥ 2 s, the broker outage (%v) does not show\nseries: %+v", ack, commit, downFor, res.Series)
+	}
+}
+
+// TestFaultPostgresRestarted restarts PostgreSQL mid-run: writes fail while it is down (counted
+// as load errors), pgfeed's replication connection drops and the run restarts pgfeed, which
+// resumes from its slot, so nothing acknowledged is lost.
+func TestFaultPostgresRestarted(t *testing.T) {
+	st := stacktest.Require(t)
+	sc := newStackCtl(t, st)
+	sc.ensureUp("postgres")
+	res := runFault(t, 25*time.Second, Options{}, func(ctx context.Context, c *Control) {
+		sleepFor(ctx, 3*time.Second)
+		if err := sc.do("down", "postgres"); err != nil {
+			t.Error(err)
+			return
+		}
+		time.Sleep(2 * time.Second)
+		if err := sc.do("up", "postgres"); err != nil {
+			t.Error(err)
+		}
+	})
+	var seriesErrs int64
+	for _, s := range res.Series {
+		seriesErrs += s.Errors
+	}
+	if n := errorsWhere(res, "load"); n == 0 || seriesErrs == 0 {
+		t.Errorf("load errors %d, series errors %d: want both > 0 while PostgreSQL was down", n, seriesErrs)
+	}
+	if n := errorsWhere(res, "changefeed"); n == 0 {
+		t.Error("no changefeed error recorded: pgfeed's replication connection should have dropped and been restarted")
+	}
+}
+
+// TestFaultPgfeedRestarted stops the in-process pgfeed mid-run as if it had crashed (no
+// clean-up) and starts it again on the same slot: it resumes where Kafka's acknowledgements left
+// the slot, so duplicates are possible and nothing is missing; the gap shows as a latency spike.
+func TestFaultPgfeedRestarted(t *testing.T) {
+	stacktest.Require(t)
+	const gap = 4 * time.Second
+	res := runFault(t, 20*time.Second, Options{}, func(ctx context.Context, c *Control) {
+		sleepFor(ctx, 3*time.Second)
+		if err := c.StopChangefeed(); err != nil {
+			t.Error(err)
+			return
+		}
+		sleepFor(ctx, gap)
+		if err := c.StartChangefeed(); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Logf("duplicates %d", res.Delivery.Duplicates)
+	// pgfeed stamps rows it replays after a restart above the server's clock at the restart (so
+	// no row falls below a resolved timestamp it published before), which hides the gap from
+	// e2e_commit; e2e_ack and the silent seconds show it.
+	if ack, _, _ := spike(t, res); ack < int64(gap/time.Microsecond)/2 {
+		t.Errorf("largest e2e_ack = %d µs, want ≥ %v: the %v pgfeed gap does not show", ack, gap/2, gap)
+	}
+	if q := quietSeconds(res); q < 2 {
+		t.Errorf("%d seconds without events, want ≥ 2 during the %v gap\nseries: %+v", q, gap, res.Series)
+	}
+}
