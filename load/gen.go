@@ -4,7 +4,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/cfbench/cfbench/changefeed"
 )
 
 // Cities are movr's cities, in movr's order (pkg/workload/movr).
@@ -233,7 +234,7 @@ func (k *keyBuf) sep() {
 
 func (k *keyBuf) str(s string) *keyBuf {
 	k.sep()
-	k.b = appendJSONString(k.b, s)
+	k.b = changefeed.AppendJSONString(k.b, s)
 	return k
 }
 
@@ -258,71 +259,6 @@ func (k *keyBuf) done() []byte {
 	return k.b
 }
 
-// appendJSONString appends s as a JSON string escaped the way encoding/json does with
-// SetEscapeHTML(false): `"` and `\` escaped, \b \f \n \r \t short, other control characters
-// and U+2028/U+2029 as \u00XX/\u20XX, invalid UTF-8 as \ufffd.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // AppendKey appends the changefeed message key of a row whose primary-key values, in PK order,
-// are vals, all of them strings in the form the changefeed prints them (a UUID as its string,
-// a TIMESTAMP as TimestampKeyLayout in UTC): `["paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f"]`.
-// It is the form Ledger keys take.
-func AppendKey(dst []byte, vals ...string) []byte {
-	dst = append(dst, '[')
-	for i, v := range vals {
-		if i > 0 {
-			dst = append(dst, ", "...)
-		}
-		dst = appendJSONString(dst, v)
-	}
-	return append(dst, ']')
-}
+// are vals (see changefeed.AppendKey). It is the form Ledger keys take.
+func AppendKey(dst []byte, vals ...string) []byte { return changefeed.AppendKey(dst, vals...) }

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"regexp"
@@ -28,28 +27,6 @@ func TestKeyFormat(t *testing.T) {
 			t.Errorf("%s: got %s, want %s", tt.name, tt.got, tt.want)
 		}
 	}
-}
-
-// jsonNoHTML is the reference appendJSONString must match.
-func jsonNoHTML(t testing.TB, s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		t.Fatal(err)
-	}
-	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "paris", `q"uo\te`, "tab\tnew\nline\r\b\f\x00\x1f", "<&>", "é€😀", "\u2028\u2029", "bad\xffutf8\xc3"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := string(appendJSONString(nil, s)), jsonNoHTML(t, s); got != want {
-			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
-	})
 }
 
 func TestGenerators(t *testing.T) {

@@ -3,11 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
-	"go/parser"
-	"go/token"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -107,30 +103,6 @@ func BenchmarkOpGeneration(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// TestImports pins what load may import: no Kafka, and none of report, bench or cmd.
-func TestImports(t *testing.T) {
-	files, _ := filepath.Glob("*.go")
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		af, err := parser.ParseFile(token.NewFileSet(), f, src, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range af.Imports {
-			p := strings.Trim(imp.Path.Value, `"`)
-			if strings.Contains(p, "kafka") || strings.HasPrefix(p, "github.com/cfbench/cfbench/") {
-				t.Errorf("%s imports %s", f, p)
-			}
-		}
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cfbench/cfbench/changefeed"
 )
 
 // This file turns PostgreSQL text-format column values into the exact bytes a CockroachDB
@@ -121,7 +123,7 @@ func NewTable(schema, name string, cols []Column, pk []int) (*Table, error) {
 	t.keyJSON = make([][]byte, len(cols))
 	for i := range cols {
 		t.byName[i] = i
-		t.keyJSON[i] = append(AppendJSONString(nil, cols[i].Name), ": "...)
+		t.keyJSON[i] = append(changefeed.AppendJSONString(nil, cols[i].Name), ": "...)
 	}
 	slices.SortStableFunc(t.byName, func(a, b int) int {
 		switch {
@@ -319,7 +321,7 @@ func (e *Encoder) AppendValue(dst []byte, ev *Event) ([]byte, error) {
 	}
 	if e.opts.TopicInValue {
 		dst = append(dst, `, "topic": `...)
-		dst = AppendJSONString(dst, ev.Topic)
+		dst = changefeed.AppendJSONString(dst, ev.Topic)
 	}
 	if e.opts.Updated {
 		dst = append(dst, `, "updated": "`...)
@@ -365,7 +367,7 @@ func (e *Encoder) AppendDatum(dst []byte, k Kind, d Datum) ([]byte, error) {
 		t, ok := parsePGTimestamp(s, k == KindTimestampTZ)
 		if !ok {
 			// infinity, BC dates, years past 9999: CockroachDB has no exact equivalent; keep the text.
-			return AppendJSONBytes(dst, s), nil
+			return changefeed.AppendJSONBytes(dst, s), nil
 		}
 		dst = append(dst, '"')
 		if k == KindTimestamp {
@@ -377,7 +379,7 @@ func (e *Encoder) AppendDatum(dst []byte, k Kind, d Datum) ([]byte, error) {
 	case KindJSON:
 		return e.jf.format(dst, s)
 	}
-	return AppendJSONBytes(dst, s), nil
+	return changefeed.AppendJSONBytes(dst, s), nil
 }
 
 func (e *Encoder) appendFloat(dst []byte, f float64) []byte {
@@ -640,83 +642,6 @@ func parsePGTimestamp(s []byte, tz bool) (t time.Time, ok bool) {
 	return t, true
 }
 
-const hexAlphabet = "0123456789abcdef"
-
-// AppendJSONString appends s as a JSON string the way CockroachDB's pkg/util/json
-// (encodeJSONString) does.
-func AppendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = appendEscapedASCII(dst, b)
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// AppendJSONBytes is AppendJSONString for a byte slice.
-func AppendJSONBytes(dst []byte, s []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = appendEscapedASCII(dst, b)
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRune(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-func appendEscapedASCII(dst []byte, b byte) []byte {
-	switch b {
-	case '\\', '"':
-		return append(dst, '\\', b)
-	case '\n':
-		return append(dst, '\\', 'n')
-	case '\r':
-		return append(dst, '\\', 'r')
-	case '\t':
-		return append(dst, '\\', 't')
-	}
-	return append(dst, '\\', 'u', '0', '0', hexAlphabet[b>>4], hexAlphabet[b&0xF])
-}
-
 // jsonFormatter re-prints a JSON document (PostgreSQL's json/jsonb text output) as
 // CockroachDB's JSON type prints it. It reuses its scratch space: not safe for concurrent use.
 type jsonFormatter struct {
@@ -759,7 +684,7 @@ func (f *jsonFormatter) value(dst, v []byte) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		dst = AppendJSONBytes(dst, f.keys[kStart:])
+		dst = changefeed.AppendJSONBytes(dst, f.keys[kStart:])
 		f.keys = f.keys[:kStart]
 		return dst, nil
 	case '[':
@@ -828,7 +753,7 @@ func (f *jsonFormatter) value(dst, v []byte) ([]byte, error) {
 			if n > 0 {
 				dst = append(dst, ", "...)
 			}
-			dst = AppendJSONBytes(dst, f.keys[e.kStart:e.kEnd])
+			dst = changefeed.AppendJSONBytes(dst, f.keys[e.kStart:e.kEnd])
 			dst = append(dst, ": "...)
 			var err error
 			if dst, err = f.value(dst, v[e.vStart:e.vEnd]); err != nil {

@@ -1,7 +1,6 @@
 package pgfeed
 
 import (
-	"go/build"
 	"strings"
 	"testing"
 
@@ -58,20 +57,5 @@ func TestProducerConfig(t *testing.T) {
 				t.Error("redactedConfig shows the password")
 			}
 		})
-	}
-}
-
-// TestImports pins the layering rule: pgfeed never imports report, bench or cmd.
-func TestImports(t *testing.T) {
-	pkg, err := build.ImportDir(".", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, imp := range pkg.Imports {
-		for _, banned := range []string{"/report", "/bench", "/cmd/"} {
-			if strings.HasPrefix(imp, "github.com/cfbench/cfbench") && strings.Contains(imp, banned) {
-				t.Errorf("pgfeed imports %s", imp)
-			}
-		}
 	}
 }

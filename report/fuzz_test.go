@@ -1,10 +1,6 @@
 package report
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -32,24 +28,4 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted result does not parse after marshalling: %v", err)
 		}
 	})
-}
-
-// TestImports pins the layering: report reads results and imports no other cfbench package.
-func TestImports(t *testing.T) {
-	files, _ := filepath.Glob("*.go")
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range af.Imports {
-			if strings.HasPrefix(strings.Trim(imp.Path.Value, `"`), "github.com/cfbench/cfbench/") {
-				t.Errorf("%s imports %s: report must not depend on other cfbench packages", f, imp.Path.Value)
-			}
-		}
-	}
 }

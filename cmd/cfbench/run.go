@@ -171,6 +171,9 @@ func runBench(cmd *cobra.Command, f runFlags) error {
 	case runErr == nil:
 		return nil
 	case errors.Is(runErr, bench.ErrInterrupted):
+		if oc == nil || oc.Result == nil {
+			return &exitError{code: exitInterrupted, msg: "interrupted before measuring: no result written", err: runErr}
+		}
 		return &exitError{code: exitInterrupted, msg: "interrupted: partial result written", err: runErr}
 	case errors.Is(runErr, bench.ErrDelivery):
 		return &exitError{code: exitDelivery, msg: runErr.Error(), err: runErr}
