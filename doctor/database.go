@@ -63,6 +63,9 @@ func (d *run) checkDatabase(ctx context.Context) {
 		d.timed(func() Step { return rangefeedStep(ctx, pool) })
 		d.timed(func() Step { return privilegeStep(ctx, pool, d.p.Changefeed.Tables) })
 		d.timed(func() Step { return licenseStep(ctx, pool) })
+		if d.p.Changefeed.Mode == profiles.ModeExisting {
+			d.timed(func() Step { return jobStep(ctx, pool, d.p.Changefeed.JobID) })
+		}
 	} else {
 		d.timed(func() Step { return replicationStep(ctx, pool, d.p.Changefeed.Mode) })
 	}
@@ -235,6 +238,23 @@ func replicationStep(ctx context.Context, pool *pgxpool.Pool, mode string) Step 
 		s.Status, s.Fix = Fail, strings.Join(fixes, "\n")
 	} else {
 		s.Status = Pass
+	}
+	return s
+}
+
+// jobStep checks the changefeed job a run in mode existing attaches to.
+func jobStep(ctx context.Context, pool *pgxpool.Pool, id int64) Step {
+	s := Step{Name: fmt.Sprintf("cockroachdb changefeed job %d", id)}
+	js, err := changefeed.Attach(ctx, pool, id)
+	if err != nil {
+		s.Status, s.Detail = Fail, err.Error()
+		s.Fix = "check changefeed.job_id against SHOW CHANGEFEED JOBS; resume a paused job (RESUME JOB …) or create one (cfbench changefeed create)"
+		return s
+	}
+	s.Status = Pass
+	s.Detail = fmt.Sprintf("%s; topics %s", js.Status, strings.Join(js.Topics, ", "))
+	if !js.HighWater.IsZero() {
+		s.Detail += fmt.Sprintf("; high-water %s (%s behind)", js.HighWater.Time().UTC().Format(time.RFC3339), time.Since(js.HighWater.Time()).Round(time.Second))
 	}
 	return s
 }

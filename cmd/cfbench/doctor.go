@@ -27,8 +27,9 @@ func newDoctorCmd() *cobra.Command {
 broker; a token request to the IdP (the token's claims iss, aud, scope, sub and exp are shown,
 never the token); the SASL/OAUTHBEARER handshake with that token; the topics and their partition
 counts; the changefeed's own credentials; database connectivity and version; on CockroachDB
-kv.rangefeed.enabled, the CHANGEFEED privilege and the licence; on PostgreSQL wal_level and the
-REPLICATION attribute pgfeed needs; the clock offset to the database.
+kv.rangefeed.enabled, the CHANGEFEED privilege, the licence and the job of changefeed.mode
+existing; on PostgreSQL wal_level and the REPLICATION attribute pgfeed needs; the clock offset
+to the database.
 
 Each step prints PASS, WARN, FAIL or SKIP, and for WARN and FAIL the likely fix. When the broker
 refuses the token (librdkafka only says invalid_token), doctor compares the token's claims with
