@@ -62,13 +62,7 @@ test: test-prereqs stack-up check
 
 # Short, bounded fuzz runs of the parsers of untrusted input (seed corpora in testdata/fuzz).
 fuzz: prereqs
-	@for t in $$(grep -rl --include='*_test.go' -E '^func Fuzz' . | xargs -r dirname | sort -u); do \
-	  for f in $$(grep -h -oE '^func (Fuzz[A-Za-z0-9_]+)' $$t/*_test.go | awk '{print $$2}'); do \
-	    echo "fuzz $$t $$f ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$t >/dev/null || { \
-	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$t; exit 1; }; \
-	  done; \
-	done
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz
 
 # The main job on the local stack: a one-minute run of the `local` profile, its summary, and an
 # HTML report next to the result.
@@ -78,8 +72,15 @@ demo: build stack-up
 	  if [ -f $$out/result.json ]; then ./$(BIN) report --format html --out $$out $$out/result.json >/dev/null && \
 	    echo "html report: $$out/result.html"; fi; exit $$rc
 
+# Side-by-side performance (perf/, issue 9), one invocation on the local stack: decode+record vs
+# encoding/json, consume vs a bare confluent-kafka-go loop vs Kafka's ConsumerPerformance, load vs
+# pgbench, peak RSS of `cfbench consume` at 1M vs 5M messages, measurement fidelity. Prints the
+# table and writes it to bench/RESULTS.md; CPU profiles go to perf/profiles. The pre-filled topics
+# are produced once and reused. Quiet stack: CFBENCH_STATE_DIR=… CFBENCH_KAFKA_PORT=… make bench.
+BENCH_FLAGS ?=
 bench: build stack-up
-	$(WITH_STACK) $(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) build -o bin/cfbench-perf ./perf
+	$(WITH_STACK) ./bin/cfbench-perf -cfbench $(BIN) -out bench/RESULTS.md -profile-dir perf/profiles $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin

@@ -470,6 +470,11 @@ func parseTimestamp(v []byte) (int64, bool) {
 	if year < 0 || month < 0 || day < 0 || hour < 0 || min < 0 || sec < 0 || nsec < 0 {
 		return 0, false
 	}
+	// UnixNano only represents 1678-09-21 … 2262-04-11; anything else keeps its full string
+	// form (found by FuzzCompactKey: year 0 wrapped around into 1753).
+	if year < 1679 || year > 2261 {
+		return 0, false
+	}
 	t := time.Date(year, time.Month(month), day, hour, min, sec, nsec, time.UTC)
 	var buf [32]byte
 	if !bytes.Equal(appendTimestamp(buf[:0], t), v) {
