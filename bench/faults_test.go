@@ -74,10 +74,22 @@ func (s *stackCtl) do(args ...string) error {
 	return nil
 }
 
+// up starts components, trying up to three times: a restarted component can fail to bind its
+// port when a client socket took it as its ephemeral port meanwhile (ports above 32767).
+func (s *stackCtl) up(components ...string) error {
+	var err error
+	for range 3 {
+		if err = s.do(append([]string{"up"}, components...)...); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
 // ensureUp registers a clean-up that starts components again, whatever the test did.
 func (s *stackCtl) ensureUp(components ...string) {
 	s.t.Cleanup(func() {
-		if err := s.do(append([]string{"up"}, components...)...); err != nil {
+		if err := s.up(components...); err != nil {
 			s.t.Errorf("leaving the stack running: %v", err)
 		}
 		if err := s.do("status"); err != nil {
@@ -223,7 +235,7 @@ func TestFaultIdPDown(t *testing.T) {
 				return
 			}
 			time.Sleep(5 * time.Second)
-			if err := sc.do("up", "hydra"); err != nil {
+			if err := sc.up("hydra"); err != nil {
 				t.Error(err)
 			}
 			upAt = time.Now()
@@ -271,7 +283,7 @@ func TestFaultKafkaKilled(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			if err := sc.do("up", "kafka"); err != nil {
+			if err := sc.up("kafka"); err != nil {
 				t.Error(err)
 			}
 			downFor = time.Since(killed)
@@ -311,7 +323,7 @@ func TestFaultPostgresRestarted(t *testing.T) {
 				return
 			}
 			time.Sleep(2 * time.Second)
-			if err := sc.do("up", "postgres"); err != nil {
+			if err := sc.up("postgres"); err != nil {
 				t.Error(err)
 			}
 		},

@@ -22,10 +22,10 @@ import (
 func secretForms(name, id, secret string) map[string]string {
 	b64 := base64.StdEncoding.EncodeToString([]byte(secret))
 	forms := map[string]string{
-		name:                        secret,
-		name + " base64":            b64,
+		name:                         secret,
+		name + " base64":             b64,
 		name + " base64 url-escaped": url.QueryEscape(b64),
-		name + " base64url":         base64.RawURLEncoding.EncodeToString([]byte(secret)),
+		name + " base64url":          base64.RawURLEncoding.EncodeToString([]byte(secret)),
 	}
 	if id != "" {
 		forms[name+" basic auth"] = base64.StdEncoding.EncodeToString([]byte(id + ":" + secret))
