@@ -71,13 +71,9 @@ func (r *runner) result(ls *load.Stats, interrupted bool) *report.Result {
 		// The other workers' changes arrive too (see workers.go): count this worker's own.
 		res.Delivery.Received = r.ledger.Written() - int64(r.ledger.Outstanding())
 	}
-	if n := r.ledger.Early() - r.ledger.Unmatched(); n > 0 {
-		res.Errors = append(res.Errors, report.ErrorCount{At: end.UTC(), Where: "load", Count: n,
-			Message: "changes consumed before their writer recorded the acknowledgement (writer scheduling delay; e2e_ack not recorded for them)"})
-	}
-	if n := r.ledger.Unmatched(); n > 0 {
-		res.Errors = append(res.Errors, report.ErrorCount{At: end.UTC(), Where: "consume", Count: n,
-			Message: "changes received that no writer of this run made (another writer, or an ambiguous commit)"})
+	res.Delivery.AckedAfterReceive = r.ledger.Early() - r.ledger.Unmatched()
+	if r.o.Workers <= 1 {
+		res.Delivery.Unexpected = r.ledger.Unmatched() // with workers, the others' changes are expected
 	}
 	if r.out.DrainTimedOut {
 		res.Errors = append(res.Errors, report.ErrorCount{At: end.UTC(), Where: "consume", Count: int64(r.ledger.Outstanding()),

@@ -127,6 +127,8 @@ func Merge(rs []*Result) (*Result, error) {
 		o.PartitionViolations += d.PartitionViolations
 		o.ResolvedViolations += d.ResolvedViolations
 		o.DecodeErrors += d.DecodeErrors
+		o.AckedAfterReceive += d.AckedAfterReceive
+		o.Unexpected += d.Unexpected
 
 		t, ot := r.Token, &out.Token
 		ot.Fetches += t.Fetches

@@ -222,6 +222,14 @@ type Delivery struct {
 	PartitionViolations int64 `json:"partition_violations"`
 	ResolvedViolations  int64 `json:"resolved_violations"`
 	DecodeErrors        int64 `json:"decode_errors"`
+	// AckedAfterReceive counts changes the consumer received before their writer had recorded
+	// the commit acknowledgement (the writer's goroutine ran late): delivered, but without an
+	// e2e_ack (cfbench extension, optional).
+	AckedAfterReceive int64 `json:"acked_after_receive,omitempty"`
+	// Unexpected counts row changes received that no writer of this run made: another writer of
+	// the tables, an ambiguous commit, or a changefeed replay with new timestamps (cfbench
+	// extension, optional).
+	Unexpected int64 `json:"unexpected,omitempty"`
 }
 
 // Passed reports whether delivery met the changefeed guarantees: nothing missing, no per-key

@@ -82,6 +82,10 @@ func WriteText(w io.Writer, r *Result) error {
 		d.Written, d.Received, d.Missing, d.Duplicates)
 	ew.printf("          order violations %d  partition violations %d  resolved violations %d  decode errors %d\n",
 		d.OrderViolations, d.PartitionViolations, d.ResolvedViolations, d.DecodeErrors)
+	if d.AckedAfterReceive > 0 || d.Unexpected > 0 {
+		ew.printf("          acked after receive %d (no e2e_ack)  unexpected %d (written by no writer of this run)\n",
+			d.AckedAfterReceive, d.Unexpected)
+	}
 
 	tk := r.Token
 	ew.printf("token     fetches %d  failures %d  refreshes %d", tk.Fetches, tk.Failures, tk.Refreshes)
