@@ -126,7 +126,7 @@ func TestRedactedShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := back["workload"].(map[string]any)
-	if w["duration"] != "30s" || w["rate"] != float64(200) || w["repetitions"] != float64(3) {
+	if w["duration"] != "30s" || w["rate"] != float64(200) || w["repetitions"] != float64(5) {
 		t.Errorf("workload %v", w)
 	}
 	f := back["changefeed"].(map[string]any)["kafka_sink_config"].(map[string]any)["Flush"].(map[string]any)
