@@ -33,6 +33,16 @@ type Consumer struct {
 	runDone chan struct{}
 }
 
+// DefaultProperties returns the librdkafka properties New sets unless Property overrides them
+// (a fresh map each call). librdkafka queues up to 64 MB of fetched messages
+// (queued.max.messages.kbytes) and, once over that, postpones the next fetch by
+// fetch.queue.backoff.ms (1 s): a consumer that falls behind for a moment would add a second of
+// latency. 16 MB is still ~0.3 s of 450-byte rows at 100k/s. Peak RSS and throughput with these
+// defaults are in bench/RESULTS.md (make bench).
+func DefaultProperties() map[string]string {
+	return map[string]string{"queued.max.messages.kbytes": "16384", "fetch.queue.backoff.ms": "10"}
+}
+
 // New checks the options, creates the librdkafka consumer, hands it its first token (fetched in
 // a goroutine while New polls), resolves the topics and assigns every partition at the start
 // position (or subscribes, with GroupID). ctx bounds the setup and the first token fetch; so does
@@ -65,6 +75,9 @@ func New(ctx context.Context, opts ...Opt) (*Consumer, error) {
 	}
 	if cfg.groupID == "" {
 		cm["enable.auto.commit"] = false
+	}
+	for k, v := range DefaultProperties() {
+		cm[k] = v
 	}
 	for k, v := range cfg.props {
 		cm[k] = v

@@ -39,15 +39,31 @@ func main() {
 
 // options are the harness's flags.
 type options struct {
-	cfbench    string        // path of the cfbench binary (item 4)
-	out        string        // where the Markdown table goes
-	profileDir string        // where CPU profiles go
-	messages   int64         // messages in the consume topic (item 2)
-	bigN       int64         // messages in the RSS topic (item 4)
-	keys       int           // distinct row keys in the pre-filled topics
-	rounds     int           // alternating rounds of item 2
-	only       string        // comma-separated subset of items to run: decode,consume,load,rss,fidelity
-	fidelity   time.Duration // production time of item 5
+	cfbench      string        // path of the cfbench binary (item 4)
+	out          string        // where the Markdown table goes
+	profileDir   string        // where CPU profiles go
+	messages     int64         // messages in the consume topic (item 2)
+	bigN         int64         // messages in the RSS topic (item 4)
+	keys         int           // distinct row keys in the pre-filled topics
+	rounds       int           // alternating rounds of item 2
+	only         string        // comma-separated subset of items to run: decode,consume,load,rss,fidelity
+	fidelity     time.Duration // production time of item 5
+	fidelityRate float64       // rows/s produced in item 5
+	props        propFlag      // extra librdkafka properties for cfbench's consumer
+}
+
+// propFlag collects repeated -X key=value flags.
+type propFlag [][2]string
+
+func (p *propFlag) String() string { return fmt.Sprint(*p) }
+
+func (p *propFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value, got %q", s)
+	}
+	*p = append(*p, [2]string{k, v})
+	return nil
 }
 
 func run(ctx context.Context, args []string) error {
@@ -62,6 +78,8 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&o.rounds, "rounds", 3, "alternating rounds of the consume comparison")
 	fs.StringVar(&o.only, "only", "decode,consume,load,rss,fidelity", "items to run, comma-separated")
 	fs.DurationVar(&o.fidelity, "fidelity-duration", 6*time.Second, "how long item 5 produces")
+	fs.Float64Var(&o.fidelityRate, "fidelity-rate", 5_000, "rows/s produced in item 5")
+	fs.Var(&o.props, "X", "librdkafka property key=value for cfbench's consumer in item 2 (repeat)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
