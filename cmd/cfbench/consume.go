@@ -25,6 +25,7 @@ func newConsumeCmd() *cobra.Command {
 		out                                                      string
 		topics, scopes, props                                    []string
 		duration, refreshWindow, clockOffset                     time.Duration
+		maxMessages                                              int64
 		tokenURL, clientID, secretFile, audience                 string
 		start, startTime, startOffsets                           string
 	)
@@ -68,7 +69,7 @@ Examples:
 			opts := []consume.Opt{
 				consume.Brokers(brokers), consume.SecurityProtocol(securityProtocol), consume.GroupID(group),
 				consume.Principal(principal), consume.RefreshWindow(refreshWindow), consume.ClockOffset(clockOffset),
-				consume.StopAfter(duration),
+				consume.StopAfter(duration), consume.StopAfterMessages(maxMessages),
 			}
 			if len(topics) > 0 {
 				opts = append(opts, consume.Topics(topics...))
@@ -156,6 +157,7 @@ Examples:
 	f.StringSliceVar(&topics, "topics", nil, "topics to consume, comma-separated")
 	f.StringVar(&topicPrefix, "topic-prefix", "", "consume every topic whose name starts with this (CockroachDB's topic_prefix)")
 	f.DurationVar(&duration, "duration", 0, "how long to consume (0 = until interrupted)")
+	f.Int64Var(&maxMessages, "max-messages", 0, "stop after this many messages (0 = no limit)")
 	f.StringVar(&tokenURL, "token-url", "", "the IdP's OAuth 2.0 token endpoint")
 	f.StringVar(&clientID, "client-id", "", "OAuth client id")
 	f.StringVar(&secretFile, "client-secret-file", "", "file holding the OAuth client secret (else $"+clientSecretEnv+")")

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -120,24 +119,6 @@ loop:
 	if last["cfbench_token_fetches_total"] < 1 || last["cfbench_resolved_lag_seconds"] <= 0 {
 		t.Errorf("token fetches %g, resolved lag %g s: want > 0", last["cfbench_token_fetches_total"], last["cfbench_resolved_lag_seconds"])
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestRunMetricsAddrRefused(t *testing.T) {
