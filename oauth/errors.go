@@ -220,7 +220,7 @@ func (s *Source) classifyRetrieveError(fe *FetchError, re *oauth2.RetrieveError,
 		if fe.Description != "" {
 			fe.Detail += fmt.Sprintf(" (%s)", fe.Description)
 		}
-	} else if snip := snippet(s.redact.string(string(re.Body))); snip != "" {
+	} else if snip := s.redact.string(snippet(s.redact.string(string(re.Body)))); snip != "" {
 		fe.Detail += fmt.Sprintf(" with %s %q", orUnknown(mediaType(fe.ContentType)), snip)
 	}
 	fe.Hint = hintFor(fe.Class, status, fe.Code, fe.ContentType, s.cfg)
@@ -239,7 +239,7 @@ func (s *Source) classifyAnswer(fe *FetchError, err error, ans answer) {
 	case !isJSON(ans.contentType):
 		fe.Class = ClassBadResponse
 		fe.Detail = fmt.Sprintf("the IdP answered %d with %s, not a token", ans.status, orUnknown(mt))
-		if snip := snippet(s.redact.string(string(ans.body))); snip != "" {
+		if snip := s.redact.string(snippet(s.redact.string(string(ans.body)))); snip != "" {
 			fe.Detail += fmt.Sprintf(" (%q)", snip)
 		}
 		fe.Hint = "is the token URL right?"
