@@ -75,7 +75,7 @@ Examples:
 	fl.DurationVar(&f.warmup, "warmup", -1, "warm-up before measuring, overrides workload.warmup (0 for none)")
 	fl.Float64Var(&f.rate, "rate", -1, "intended write rate in ops/s, overrides workload.rate (0 = as fast as possible)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "workers (database connections), overrides workload.concurrency")
-	fl.StringVar(&f.worker, "worker", "1/1", "this worker's place among n workers, i/n")
+	fl.StringVar(&f.worker, "worker", "1/1", "this worker's place among n workers, i/n: writes are split by city; all workers share one changefeed (mode existing, or one separately started cfbench pgfeed in mode pgfeed)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "run.log level: debug, info, warn or error")
 	fl.DurationVar(&f.tokenLife, "max-token-lifetime", 0, "treat consumer tokens as expiring after at most this long, so refreshes happen more often than the IdP's TTL (e.g. 10s)")
 	fl.BoolVar(&f.matrix, "matrix", false, "run every variant of the profile's matrix, interleaved across workload.repetitions, then compare them")
