@@ -491,6 +491,7 @@ func (r *runner) startConsumer(ctx context.Context) error {
 		consume.Token(r.tokenSource()),
 		consume.Principal(p.IdP.ClientID),
 		consume.ClockOffset(r.clock.Offset),
+		consume.RecordTimestampOffset(r.recordClockOffset()),
 		consume.RefreshWindow(p.Measure.RefreshWindow),
 		consume.WithLedger(r.ledger),
 		consume.TableOf(r.tableOf),
@@ -557,6 +558,15 @@ func feedCreates(p *profiles.Profile, topics []string) bool {
 		}
 	}
 	return true
+}
+
+// recordClockOffset is the offset of the clock that stamps Kafka record timestamps (CreateTime):
+// pgfeed produces from this host; CockroachDB's changefeed from the database nodes.
+func (r *runner) recordClockOffset() time.Duration {
+	if r.p.Changefeed.Mode == profiles.ModePgfeed {
+		return 0
+	}
+	return r.clock.Offset
 }
 
 // tableOf maps a topic to its table: the topic without the prefix; with topic_name every table

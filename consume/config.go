@@ -37,6 +37,7 @@ type config struct {
 	startOffsets     map[string]map[int32]int64
 	props            map[string]string
 	clockOffset      time.Duration
+	tsOffset         time.Duration
 	refreshWindow    time.Duration
 	ledger           Ledger
 	tableOf          func(string) string
@@ -110,6 +111,12 @@ func Property(key, value string) Opt {
 // ahead), as measured by a clock probe; it is added to every latency measured against a
 // database timestamp (e2e_commit, commit_to_kafka, resolved_lag). Default 0.
 func ClockOffset(d time.Duration) Opt { return func(c *config) { c.clockOffset = d } }
+
+// RecordTimestampOffset is the clock of the Kafka record timestamps minus this host's clock: the
+// clock commit_to_kafka and kafka_to_consumer are split on. 0 (default) when the producer runs
+// on this host (pgfeed); the database's ClockOffset when CockroachDB produces with CreateTime
+// (the changefeed runs on the database nodes); the broker's offset with LogAppendTime.
+func RecordTimestampOffset(d time.Duration) Opt { return func(c *config) { c.tsOffset = d } }
 
 // RefreshWindow is N in "e2e_commit inside ±N of a token refresh vs outside". Default 2 s.
 func RefreshWindow(d time.Duration) Opt { return func(c *config) { c.refreshWindow = d } }

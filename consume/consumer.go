@@ -96,6 +96,7 @@ func New(ctx context.Context, opts ...Opt) (*Consumer, error) {
 		snapReq:   make(chan chan Stats),
 		runDone:   make(chan struct{}),
 	}
+	c.rec.tsOffsetNs = int64(cfg.tsOffset)
 	if err := c.setup(ctx); err != nil {
 		c.Close()
 		return nil, err

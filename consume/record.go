@@ -76,8 +76,8 @@ type TopicStats struct {
 	NegativeE2E     int64                   // rows whose e2e_commit was below 1 µs (clock skew): recorded as 1 µs
 	TimestampTypes  map[string]int64        // rows by Kafka timestamp type: "CreateTime", "LogAppendTime", "NotAvailable"
 	E2ECommit       *hdrhistogram.Histogram // receive − updated (+ clock offset), new versions only
-	CommitToKafka   *hdrhistogram.Histogram // record timestamp − updated (+ clock offset)
-	KafkaToConsumer *hdrhistogram.Histogram // receive − record timestamp (ms-precision timestamp)
+	CommitToKafka   *hdrhistogram.Histogram // record timestamp − updated, both moved onto this host's clock (ClockOffset, RecordTimestampOffset)
+	KafkaToConsumer *hdrhistogram.Histogram // receive − record timestamp on this host's clock (ms-precision timestamp)
 	E2EAck          *hdrhistogram.Histogram // receive − the writer's ack time from the ledger (same clock)
 	ResolvedLag     *hdrhistogram.Histogram // receive − resolved (+ clock offset), every resolved message
 }
@@ -135,6 +135,7 @@ type partRec struct {
 // partition and key has been seen. See BenchmarkDecodeRecord.
 type recorder struct {
 	offsetNs   int64 // clock offset (database − consumer), ns, added to every e2e measured against a database timestamp
+	tsOffsetNs int64 // clock offset (record timestamps' clock − consumer), ns; see RecordTimestampOffset
 	window     time.Duration
 	ledger     Ledger
 	tableOf    func(topic string) string
@@ -279,7 +280,7 @@ func (r *recorder) observe(rec *message) {
 	}
 	t.ts[tt]++
 	if tt != kafka.TimestampNotAvailable && !rec.Timestamp.IsZero() {
-		tsNs := rec.Timestamp.UnixNano()
+		tsNs := rec.Timestamp.UnixNano() - r.tsOffsetNs // on the consumer's clock
 		recordUS(t.s.CommitToKafka, tsNs-commitNs)
 		recordUS(t.s.KafkaToConsumer, recvNs-tsNs)
 	}

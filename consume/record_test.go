@@ -49,6 +49,7 @@ func TestRecorderLatencies(t *testing.T) {
 	tests := []struct {
 		name        string
 		offset      time.Duration
+		tsOffset    time.Duration // the record timestamps' clock − the consumer's
 		updatedAgo  time.Duration // receive − updated on the database clock
 		tsAgo       time.Duration // receive − record timestamp
 		tsType      kafka.TimestampType
@@ -67,12 +68,17 @@ func TestRecorderLatencies(t *testing.T) {
 		// The database clock runs 100 ms ahead: updated looks 100 ms younger than it is.
 		{name: "clock offset", offset: 100 * time.Millisecond, updatedAgo: 150 * time.Millisecond, tsAgo: 20 * time.Millisecond, tsType: kafka.TimestampCreateTime,
 			wantE2E: 250 * time.Millisecond, wantC2K: 230 * time.Millisecond, wantK2C: 20 * time.Millisecond, wantTSTypes: map[string]int64{"CreateTime": 1}},
+		// CockroachDB stamps CreateTime on the database's clock, 100 ms ahead: the timestamp looks
+		// 100 ms younger too, and the split must move it back onto the consumer's clock.
+		{name: "record clock offset", offset: 100 * time.Millisecond, tsOffset: 100 * time.Millisecond, updatedAgo: 150 * time.Millisecond, tsAgo: -80 * time.Millisecond, tsType: kafka.TimestampCreateTime,
+			wantE2E: 250 * time.Millisecond, wantC2K: 230 * time.Millisecond, wantK2C: 20 * time.Millisecond, wantTSTypes: map[string]int64{"CreateTime": 1}},
 		{name: "negative clamped", updatedAgo: -5 * time.Millisecond, tsType: kafka.TimestampNotAvailable,
 			wantE2E: time.Microsecond, wantNeg: 1, wantTSTypes: map[string]int64{"NotAvailable": 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRecorder(t0, tt.offset, 2*time.Second, nil, nil, nil)
+			r.tsOffsetNs = int64(tt.tsOffset)
 			recv := t0.Add(500 * time.Millisecond)
 			r.observe(&message{Topic: "vehicles", Key: []byte(`[1]`), Value: rowValue(recv.Add(-tt.updatedAgo), 0),
 				Timestamp: recv.Add(-tt.tsAgo), TimestampType: tt.tsType, Received: recv})
