@@ -24,7 +24,7 @@ var ErrNoFeed = errors.New("this run has no in-process pgfeed (changefeed.mode i
 // StopChangefeed stops the in-process pgfeed as if its process had died: no clean-up, the
 // replication slot stays where Kafka acknowledgements left it.
 func (c *Control) StopChangefeed() error {
-	if c.r.feed == nil {
+	if !c.r.hasFeed() {
 		return ErrNoFeed
 	}
 	c.r.stopFeed()
@@ -33,11 +33,13 @@ func (c *Control) StopChangefeed() error {
 }
 
 // StartChangefeed starts a new in-process pgfeed on the same replication slot, which resumes
-// where the slot's confirmed position is (duplicates possible, loss not).
+// where the slot's confirmed position is (duplicates possible, loss not). A running feed is
+// stopped first: the slot takes one reader at a time.
 func (c *Control) StartChangefeed() error {
-	if c.r.feed == nil {
+	if !c.r.hasFeed() {
 		return ErrNoFeed
 	}
+	c.r.stopFeed()
 	c.r.log.Warn("fault: pgfeed restarted")
 	return c.r.startFeed()
 }

@@ -47,7 +47,7 @@ func (p *progress) phase(name string) {
 	p.drawBar()
 }
 
-func (p *progress) row(iv consume.Interval, writes int64, measureStart *time.Time) {
+func (p *progress) row(iv consume.Interval, writes int64) {
 	if p == nil || p.w == nil {
 		return
 	}

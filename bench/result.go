@@ -54,6 +54,14 @@ func (r *runner) result(ls *load.Stats, interrupted bool) *report.Result {
 		warmOps, warmLag = r.warmLoad.ops, r.warmLoad.lag
 	}
 	addLoadMetrics(res, ls, warmOps, warmLag)
+	if measureStart.IsZero() {
+		// The run ended (interrupted, or max_ops reached) before the warm-up did: nothing was
+		// measured, so everything recorded belongs to the warm-up.
+		for name, m := range res.Metrics {
+			res.Warmup[name] = m
+		}
+		res.Metrics = map[string]report.Metric{}
+	}
 	addTokenSection(res, r.tokens.Stats(), cs.Token.Refreshes, r.started)
 
 	// Delivery over the whole run (warm-up writes must arrive too).
@@ -95,10 +103,10 @@ func (r *runner) result(ls *load.Stats, interrupted bool) *report.Result {
 	if !measureStart.IsZero() {
 		res.Run.MeasuredFrom = measureStart.UTC()
 		for _, iv := range cs.Series {
-			t := int64(iv.Start.Sub(measureStart).Round(time.Second) / time.Second)
-			if t < 0 || !iv.Start.Before(r.measureEnd) || len(iv.E2ECommitHDR) == 0 {
+			if !r.inMeasurement(iv.Start, measureStart) || len(iv.E2ECommitHDR) == 0 {
 				continue
 			}
+			t := secondOf(iv.Start, measureStart)
 			if res.Intervals == nil {
 				res.Intervals = map[string][]report.Interval{}
 			}
@@ -111,7 +119,7 @@ func (r *runner) result(ls *load.Stats, interrupted bool) *report.Result {
 		events += s.Events
 	}
 	for _, iv := range cs.Series {
-		if !measureStart.IsZero() && !iv.Start.Before(measureStart) && iv.Start.Before(r.measureEnd) {
+		if r.inMeasurement(iv.Start, measureStart) {
 			bytes += iv.Bytes
 		}
 	}
@@ -128,6 +136,17 @@ func (r *runner) result(ls *load.Stats, interrupted bool) *report.Result {
 	return res
 }
 
+// secondOf is the series second (t) of a consumer interval starting at start.
+func secondOf(start, measureStart time.Time) int64 {
+	return int64(start.Sub(measureStart).Round(time.Second) / time.Second)
+}
+
+// inMeasurement reports whether the consumer interval starting at start belongs to the measured
+// phase (one rule for the series, the intervals and the byte rate).
+func (r *runner) inMeasurement(start, measureStart time.Time) bool {
+	return !measureStart.IsZero() && secondOf(start, measureStart) >= 0 && start.Before(r.measureEnd)
+}
+
 // series joins the consumer's per-second rows with the load's, over the measured phase; t counts
 // seconds from the start of the measurement.
 func (r *runner) series(cs consume.Stats, measureStart time.Time) []report.Second {
@@ -139,7 +158,7 @@ func (r *runner) series(cs consume.Stats, measureStart time.Time) []report.Secon
 	for _, s := range r.loadSeries {
 		// A load second T covers (Start+T−1 s, Start+T s].
 		at := r.loadStart.Add(time.Duration(s.T-1) * time.Second)
-		t := int64(at.Sub(measureStart).Round(time.Second) / time.Second)
+		t := secondOf(at, measureStart)
 		if t < 0 {
 			continue
 		}
@@ -148,10 +167,10 @@ func (r *runner) series(cs consume.Stats, measureStart time.Time) []report.Secon
 	}
 	var out []report.Second
 	for _, iv := range cs.Series {
-		t := int64(iv.Start.Sub(measureStart).Round(time.Second) / time.Second)
-		if t < 0 || !iv.Start.Before(r.measureEnd) {
+		if !r.inMeasurement(iv.Start, measureStart) {
 			continue // warm-up or drain
 		}
+		t := secondOf(iv.Start, measureStart)
 		out = append(out, report.Second{
 			T: t, Writes: writes[t], Events: iv.Events,
 			E2EP50US: iv.E2EP50US, E2EP99US: iv.E2EP99US, E2EMaxUS: iv.E2EMaxUS,

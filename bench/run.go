@@ -131,7 +131,9 @@ type runner struct {
 	bgMu     sync.Mutex
 	bgErrs   []report.ErrorCount
 
-	progress *progress
+	progress  *progress
+	intervals chan consume.Interval // poll goroutine → report
+	reported  chan struct{}         // closed when report has returned
 	started  time.Time
 
 	// Phase boundaries and snapshots, written by the load's interval callback.
@@ -181,6 +183,10 @@ func newRunner(o Options) (*runner, error) {
 
 func (r *runner) run(ctx context.Context) (*Outcome, error) {
 	r.started = time.Now()
+	r.progress = newProgress(r.o.Progress, r.o.Terminal, r.p.Workload.Warmup, r.p.Workload.Duration)
+	r.intervals, r.reported = make(chan consume.Interval, 16), make(chan struct{})
+	go r.report()
+	defer func() { close(r.intervals); <-r.reported; r.progress.finish() }()
 	r.bgCtx, r.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer r.bgCancel()
 	defer r.teardown()
@@ -191,7 +197,6 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 		}
 		return nil, fmt.Errorf("%w: %w", ErrPreflight, err)
 	}
-	r.progress = newProgress(r.o.Progress, r.o.Terminal, r.p.Workload.Warmup, r.p.Workload.Duration)
 
 	loadStats, loadErr := r.runLoad(ctx)
 	r.measureEnd = time.Now()
@@ -209,7 +214,6 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 	}
 	r.bgCancel()
 	r.bg.Wait()
-	r.progress.finish()
 	r.o.Metrics.SetPhase("done")
 
 	res := r.result(loadStats, interrupted)
@@ -469,6 +473,13 @@ func (r *runner) runFeed(ctx context.Context, feed *pgfeed.Feed) {
 	}
 }
 
+// hasFeed reports whether the run has an in-process pgfeed.
+func (r *runner) hasFeed() bool {
+	r.feedMu.Lock()
+	defer r.feedMu.Unlock()
+	return r.feed != nil
+}
+
 // stopFeed cancels the running pgfeed without cleaning up its slot, and waits for it to stop.
 func (r *runner) stopFeed() {
 	r.feedMu.Lock()
@@ -493,7 +504,7 @@ func (r *runner) startConsumer(ctx context.Context) error {
 		consume.ClockOffset(r.clock.Offset),
 		consume.RecordTimestampOffset(r.recordClockOffset()),
 		consume.RefreshWindow(p.Measure.RefreshWindow),
-		consume.WithLedger(r.ledger),
+		consume.WithLedger(r.consumerLedger()),
 		consume.TableOf(r.tableOf),
 		consume.OnInterval(r.onConsumeInterval),
 		consume.Logger(r.log.With("component", "consume")),
@@ -558,6 +569,15 @@ func feedCreates(p *profiles.Profile, topics []string) bool {
 		}
 	}
 	return true
+}
+
+// consumerLedger is what the consumer matches rows against: the run's ledger, restricted to
+// this worker's cities when there are several workers.
+func (r *runner) consumerLedger() consume.Ledger {
+	if r.o.Workers > 1 {
+		return newOwnLedger(r.ledger, workerCities(r.o.Worker, r.o.Workers))
+	}
+	return r.ledger
 }
 
 // recordClockOffset is the offset of the clock that stamps Kafka record timestamps (CreateTime):
@@ -699,16 +719,28 @@ func (r *runner) onLoadInterval(st *load.Stats) {
 	}
 }
 
+// onConsumeInterval runs on the consumer's poll goroutine once a second: it only hands the
+// interval over, never blocking, so a slow terminal or metrics scrape cannot delay Poll and the
+// receive stamps. If the reporter is behind, the row is dropped.
 func (r *runner) onConsumeInterval(iv consume.Interval) {
-	if m := r.o.Metrics; m != nil {
-		m.ObserveConsume(iv)
-		m.ObserveTokens(r.tokens.Stats())
-		m.SetConsumerLag(r.ledger.Outstanding())
+	select {
+	case r.intervals <- iv:
+	default:
 	}
-	if r.progress == nil {
-		return
+}
+
+// report prints each interval's row and feeds the metrics, off the poll goroutine, until
+// intervals is closed.
+func (r *runner) report() {
+	defer close(r.reported)
+	for iv := range r.intervals {
+		if m := r.o.Metrics; m != nil {
+			m.ObserveConsume(iv)
+			m.ObserveTokens(r.tokens.Stats())
+			m.SetConsumerLag(r.ledger.Outstanding())
+		}
+		r.progress.row(iv, r.lastWrites.Load())
 	}
-	r.progress.row(iv, r.lastWrites.Load(), r.measureStart.Load())
 }
 
 // drain waits until every ledger entry has been consumed or timeout passes; it reports whether

@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/cfbench/cfbench/load"
 	"github.com/cfbench/cfbench/profiles"
@@ -54,4 +56,31 @@ func workerCities(worker, workers int) []int {
 		}
 	}
 	return out
+}
+
+// ownLedger is the ledger a worker's consumer matches rows against: a row keyed by another
+// worker's city (every movr key starts with its city) is not this worker's write, so it is
+// passed over before it reaches the ledger, which would otherwise remember it as an early
+// arrival. Take allocates nothing.
+type ownLedger struct {
+	*load.Ledger
+	prefixes [][]byte // `["<city>"` of each city this worker writes
+}
+
+func newOwnLedger(l *load.Ledger, cities []int) *ownLedger {
+	o := &ownLedger{Ledger: l}
+	for _, c := range cities {
+		o.prefixes = append(o.prefixes, load.AppendKey(nil, load.Cities[c])[:len(load.Cities[c])+3])
+	}
+	return o
+}
+
+// Take is load.Ledger.Take for keys of this worker's cities.
+func (o *ownLedger) Take(table string, key []byte) (time.Time, bool) {
+	for _, p := range o.prefixes {
+		if bytes.HasPrefix(key, p) {
+			return o.Ledger.Take(table, key)
+		}
+	}
+	return time.Time{}, false
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/cfbench/cfbench/load"
 	"github.com/cfbench/cfbench/profiles"
@@ -45,5 +46,21 @@ func TestCheckWorkers(t *testing.T) {
 		if err := checkWorkers(tc.i, tc.n, tc.group, tc.mode); (err == nil) != tc.ok {
 			t.Errorf("checkWorkers(%d, %d, %q, %q) = %v, want ok=%v", tc.i, tc.n, tc.group, tc.mode, err, tc.ok)
 		}
+	}
+}
+
+// TestOwnLedgerPassesOverOtherCities: another worker's row must not reach the ledger (where a
+// miss would be remembered as an early arrival), this worker's must.
+func TestOwnLedgerPassesOverOtherCities(t *testing.T) {
+	l := load.NewLedger()
+	own := newOwnLedger(l, workerCities(1, 2)) // cities 0, 2, 4, …: new york, washington dc, …
+	mine := load.AppendKey(nil, load.Cities[0], "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")
+	theirs := load.AppendKey(nil, load.Cities[1], "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")
+	l.Record("users", mine, time.Now())
+	if _, ok := own.Take("users", theirs); ok || l.Early() != 0 {
+		t.Fatalf("another worker's row reached the ledger (early %d)", l.Early())
+	}
+	if _, ok := own.Take("users", mine); !ok || l.Outstanding() != 0 {
+		t.Fatal("this worker's row was not taken")
 	}
 }

@@ -111,13 +111,13 @@ func runBench(cmd *cobra.Command, f runFlags) error {
 		}
 		return nil
 	}
-	live, err := startMetrics(cmd, f, p.Name)
-	if err != nil {
-		return err
-	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("--log-level %q: want debug, info, warn or error", f.logLevel)}
+	}
+	live, err := startMetrics(cmd, f, p.Name)
+	if err != nil {
+		return err
 	}
 	out := f.out
 	if out == "" {
