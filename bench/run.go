@@ -134,7 +134,7 @@ type runner struct {
 	progress  *progress
 	intervals chan consume.Interval // poll goroutine → report
 	reported  chan struct{}         // closed when report has returned
-	started  time.Time
+	started   time.Time
 
 	// Phase boundaries and snapshots, written by the load's interval callback.
 	measureStart atomic.Pointer[time.Time]
