@@ -513,7 +513,7 @@ func (s *stream) loop(ctx context.Context) error {
 			nextStatus = now.Add(statusEvery)
 		}
 		if !nextResolved.IsZero() && !now.Before(nextResolved) {
-			if err := s.resolve(); err != nil {
+			if err := s.resolve(ctx); err != nil {
 				return err
 			}
 			nextResolved = now.Add(s.f.resolved)
@@ -767,7 +767,7 @@ func (s *stream) produce(ctx context.Context, msg *kafka.Message) error {
 // timestamp. So no row at or below a published resolved timestamp can follow it, on any
 // partition; and Run starts its floor at the server's clock, which keeps the rule across
 // restarts.
-func (s *stream) resolve() error {
+func (s *stream) resolve(ctx context.Context) error {
 	s.advance()
 	var t HLC
 	if s.idle() {
@@ -799,7 +799,7 @@ func (s *stream) resolve() error {
 				Value:          s.res,
 				Opaque:         resolvedMark{},
 			}
-			if err := s.produce(context.Background(), msg); err != nil {
+			if err := s.produce(ctx, msg); err != nil {
 				return err
 			}
 		}
