@@ -39,6 +39,9 @@ var (
 	// ErrDelivery: the run completed but delivery verification failed (missing events or a
 	// violated guarantee); the result was written.
 	ErrDelivery = errors.New("delivery verification failed")
+	// ErrUsage: the options or the profile do not make a run (e.g. several workers with a
+	// changefeed each); nothing was started.
+	ErrUsage = errors.New("invalid run")
 	// ErrPreflight: the run never started measuring: a database, IdP, Kafka or changefeed check
 	// failed. No result is written.
 	ErrPreflight = errors.New("preflight failed")
@@ -98,7 +101,7 @@ const defaultTopicPartitions = 6
 func Run(ctx context.Context, o Options) (*Outcome, error) {
 	r, err := newRunner(o)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	return r.run(ctx)
 }

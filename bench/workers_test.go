@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -62,5 +64,18 @@ func TestOwnLedgerPassesOverOtherCities(t *testing.T) {
 	}
 	if _, ok := own.Take("users", mine); !ok || l.Outstanding() != 0 {
 		t.Fatal("this worker's row was not taken")
+	}
+}
+
+// TestRunRejectsBadWorkersAsUsage: options that cannot make a run are ErrUsage (exit 2), before
+// anything is contacted.
+func TestRunRejectsBadWorkersAsUsage(t *testing.T) {
+	p, err := profiles.Load("okta-staging", planEnv(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), Options{Profile: p, Worker: 1, Workers: 2})
+	if !errors.Is(err, ErrUsage) {
+		t.Fatalf("mode create with 2 workers: %v, want ErrUsage", err)
 	}
 }

@@ -175,6 +175,8 @@ func runBench(cmd *cobra.Command, f runFlags) error {
 			return &exitError{code: exitInterrupted, msg: "interrupted before measuring: no result written", err: runErr}
 		}
 		return &exitError{code: exitInterrupted, msg: "interrupted: partial result written", err: runErr}
+	case errors.Is(runErr, bench.ErrUsage):
+		return &exitError{code: exitUsage, msg: runErr.Error(), err: runErr}
 	case errors.Is(runErr, bench.ErrDelivery):
 		return &exitError{code: exitDelivery, msg: runErr.Error(), err: runErr}
 	case errors.Is(runErr, bench.ErrPreflight):
