@@ -329,6 +329,9 @@ func (r *runner) preflight(ctx context.Context) error {
 
 	// Consumer: Kafka accepts the token and the topics exist.
 	r.ledger = load.NewLedger()
+	if r.p.Changefeed.Sink.TopicName != "" {
+		r.ledger = load.NewKeyOnlyLedger() // one topic for every table: rows say no table
+	}
 	if err := r.startConsumer(ctx); err != nil {
 		return err
 	}

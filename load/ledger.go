@@ -34,6 +34,7 @@ type Ledger struct {
 	shards  [ledgerShards]ledgerShard
 	written atomic.Int64
 	out     atomic.Int64
+	keyOnly bool         // tables are ignored: see NewKeyOnlyLedger
 	early   atomic.Int64 // changes consumed before their write was recorded (see Take)
 	credits atomic.Int64 // early arrivals not yet matched by a Record
 }
@@ -75,6 +76,16 @@ type LedgerEntry struct {
 	Table string
 	Key   string    // the changefeed message key, see AppendKey
 	Ack   time.Time // when the writer saw the commit acknowledged
+}
+
+// NewKeyOnlyLedger returns an empty Ledger that matches writes by key alone, ignoring the table
+// given to Record and Take: for a changefeed with topic_name, whose single topic does not say
+// which table a row belongs to. movr's keys never repeat across tables (each holds a UUID of
+// its own row, or a promo code in a key shape no other table has).
+func NewKeyOnlyLedger() *Ledger {
+	l := NewLedger()
+	l.keyOnly = true
+	return l
 }
 
 // NewLedger returns an empty Ledger.
@@ -148,6 +159,9 @@ func (s *ledgerShard) oldest(q ackQueue) int64 {
 // Record adds one acknowledged change of the row with the given changefeed key in table.
 // Call it once per changed row (never for a write whose RowsAffected is 0). key is copied.
 func (l *Ledger) Record(table string, key []byte, ack time.Time) {
+	if l.keyOnly {
+		table = ""
+	}
 	ns := max(ack.UnixNano(), 0)
 	var ck compactKey
 	isCompact := ck.encode(key)
@@ -210,6 +224,9 @@ func (s *ledgerShard) takeEarly(table string, key []byte) bool {
 // (Early counts those; Unmatched those never matched). Take does not allocate when it finds the
 // ack (BenchmarkLedgerTake); a miss allocates its key.
 func (l *Ledger) Take(table string, key []byte) (ack time.Time, ok bool) {
+	if l.keyOnly {
+		table = ""
+	}
 	var ck compactKey
 	isCompact := ck.encode(key)
 	s := l.shard(key)

@@ -270,3 +270,20 @@ func TestLedgerEarlyArrival(t *testing.T) {
 		t.Fatalf("Unmatched = %d, want 1", l.Unmatched())
 	}
 }
+
+// TestKeyOnlyLedger: with topic_name the consumer cannot name the table; a key-only ledger
+// still matches the write by its key.
+func TestKeyOnlyLedger(t *testing.T) {
+	l := NewKeyOnlyLedger()
+	k := AppendKey(nil, "paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")
+	l.Record("users", k, time.Now())
+	if _, ok := l.Take("", k); !ok || l.Outstanding() != 0 || l.Early() != 0 {
+		t.Fatalf("key-only take: outstanding %d, early %d", l.Outstanding(), l.Early())
+	}
+	// A table-aware ledger would miss it: the reason the key-only one exists.
+	m := NewLedger()
+	m.Record("users", k, time.Now())
+	if _, ok := m.Take("", k); ok {
+		t.Fatal("a table-aware ledger matched a row of an unknown table")
+	}
+}
