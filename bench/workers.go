@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cfbench/cfbench/load"
@@ -59,28 +60,30 @@ func workerCities(worker, workers int) []int {
 }
 
 // ownLedger is the ledger a worker's consumer matches rows against: a row keyed by another
-// worker's city (every movr key starts with its city) is not this worker's write, so it is
-// passed over before it reaches the ledger, which would otherwise remember it as an early
-// arrival. Take allocates nothing.
+// worker's city (movr keys start with the city, except promo_codes') is not this worker's
+// write, so it is passed over before it reaches the ledger, which would otherwise remember it as
+// an early arrival. Keys without a city go to the ledger. Take allocates nothing.
 type ownLedger struct {
 	*load.Ledger
-	prefixes [][]byte // `["<city>"` of each city this worker writes
+	others [][]byte // `["<city>"` of each city another worker writes
 }
 
 func newOwnLedger(l *load.Ledger, cities []int) *ownLedger {
 	o := &ownLedger{Ledger: l}
-	for _, c := range cities {
-		o.prefixes = append(o.prefixes, load.AppendKey(nil, load.Cities[c])[:len(load.Cities[c])+3])
+	for c, name := range load.Cities {
+		if !slices.Contains(cities, c) {
+			o.others = append(o.others, load.AppendKey(nil, name)[:len(name)+3])
+		}
 	}
 	return o
 }
 
-// Take is load.Ledger.Take for keys of this worker's cities.
+// Take is load.Ledger.Take, except for keys of another worker's cities.
 func (o *ownLedger) Take(table string, key []byte) (time.Time, bool) {
-	for _, p := range o.prefixes {
+	for _, p := range o.others {
 		if bytes.HasPrefix(key, p) {
-			return o.Ledger.Take(table, key)
+			return time.Time{}, false
 		}
 	}
-	return time.Time{}, false
+	return o.Ledger.Take(table, key)
 }

@@ -65,6 +65,12 @@ func TestOwnLedgerPassesOverOtherCities(t *testing.T) {
 	if _, ok := own.Take("users", mine); !ok || l.Outstanding() != 0 {
 		t.Fatal("this worker's row was not taken")
 	}
+	// promo_codes keys carry no city: they go to the ledger.
+	code := load.AppendKey(nil, "night_free_ride_dg0unz89")
+	l.Record("promo_codes", code, time.Now())
+	if _, ok := own.Take("promo_codes", code); !ok {
+		t.Fatal("a promo code (no city in its key) was passed over")
+	}
 }
 
 // TestRunRejectsBadWorkersAsUsage: options that cannot make a run are ErrUsage (exit 2), before
