@@ -5,26 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"flag"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// The -update flag rewrites golden files; defined here unless another test file defines it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files in testdata/")
-	}
-}
-
-func changefeedUpdateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 const cfTestSecret = "hydra-secret>>>???"
 
@@ -105,23 +91,5 @@ func cfExitCode(err error) int {
 
 func checkChangefeedGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "changefeed", name)
-	if changefeedUpdateGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if string(want) != got {
-		_ = os.WriteFile(path+".got", []byte(got), 0o644)
-		t.Fatalf("output differs from %s; got written to %s.got\n%s", path, path, got)
-	}
-	_ = os.Remove(path + ".got")
+	checkGolden(t, filepath.Join("testdata", "changefeed", name), []byte(got))
 }

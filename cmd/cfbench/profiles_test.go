@@ -3,24 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// The -update flag rewrites golden files; defined here unless another test file defines it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files in testdata/")
-	}
-}
-
-func profilesUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // profilesEnv is a fake `deploy/local/stack env`, with secret files under testdata/profiles.
 func profilesEnv(t *testing.T) {
@@ -40,27 +27,9 @@ func profilesEnv(t *testing.T) {
 	t.Cleanup(func() { getenv = old })
 }
 
-// checkProfilesGolden compares got with testdata/profiles/name; -update rewrites it, and a
-// mismatch writes name.got beside it.
 func checkProfilesGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "profiles", name)
-	if profilesUpdate() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		os.WriteFile(path+".got", got, 0o644)
-		t.Errorf("output differs from %s; got written to %s.got\n%s", path, path, got)
-		return
-	}
-	os.Remove(path + ".got")
+	checkGolden(t, filepath.Join("testdata", "profiles", name), got)
 }
 
 func TestProfilesList(t *testing.T) {

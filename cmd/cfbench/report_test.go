@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -19,41 +18,9 @@ import (
 	"github.com/cfbench/cfbench/report"
 )
 
-// The -update flag rewrites golden files. It is defined here unless another test file of this
-// package already defines it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files in testdata/")
-	}
-}
-
-func reportUpdateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-// checkReportGolden compares got with dir/name (dir is testdata/report, absolute); on a mismatch
-// it writes name.got beside it, as benchstat's main_test does.
 func checkReportGolden(t *testing.T, dir, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(dir, name)
-	if reportUpdateGolden() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(path + ".got")
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		os.WriteFile(path+".got", got, 0o644)
-		t.Errorf("output differs from %s; got written to %s.got\n%s", path, path, got)
-		return
-	}
-	os.Remove(path + ".got")
+	checkGolden(t, filepath.Join(dir, name), got)
 }
 
 // fixtureResult builds a result from real histograms: e2e latencies log-normal around medianUS,
