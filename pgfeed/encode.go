@@ -505,14 +505,17 @@ func AppendDecimal(dst []byte, s []byte) ([]byte, error) {
 	if big != nil {
 		d = big
 	}
-	if len(d) == 0 {
+	zero := len(d) == 0
+	if zero {
 		d = []byte{'0'} // does not escape: constant-size
 	}
 	if neg {
 		dst = append(dst, '-')
 	}
 	adj := exp + len(d) - 1
-	if exp <= 0 && adj >= -6 {
+	// apd (CockroachDB's decimals) prints a zero with a negative exponent in plain form however
+	// small the exponent: 0E-7 is "0.0000000" (found by FuzzAppendDecimal).
+	if exp <= 0 && (adj >= -6 || zero) {
 		if exp < 0 {
 			if left := -exp - len(d); left >= 0 {
 				dst = append(dst, "0."...)
