@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,19 +45,7 @@ func TestConsumeUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Setenv("CFBENCH_CLIENT_SECRET", tt.env)
-		var out, errb bytes.Buffer
-		err := run(context.Background(), tt.args, &out, &errb)
-		var ee *exitError
-		if !errors.As(err, &ee) || ee.code != exitUsage {
-			t.Errorf("%v: got %v, want a usage error", tt.args, err)
-			continue
-		}
-		if !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%v: error %q does not say %q", tt.args, err, tt.want)
-		}
-		if strings.Contains(err.Error()+out.String()+errb.String(), "hunter2") {
-			t.Errorf("%v: the secret leaked: %q", tt.args, err)
-		}
+		checkUsageError(t, tt.args, tt.want, "hunter2")
 	}
 }
 
