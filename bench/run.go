@@ -540,7 +540,7 @@ func (r *runner) startConsumer(ctx context.Context) error {
 			r.consumer = c
 			break
 		}
-		notFound := strings.Contains(err.Error(), "not found")
+		notFound := errors.Is(err, consume.ErrTopicNotFound)
 		if !waitForFeed || !notFound || time.Now().After(deadline) || ctx.Err() != nil {
 			if notFound {
 				return fmt.Errorf("kafka: %w: check kafka.topics (or the changefeed's topic_prefix/topic_name) and that the changefeed writes to that topic", err)

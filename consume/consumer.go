@@ -215,13 +215,13 @@ func (c *Consumer) resolveTopicsOnce(ctx context.Context) ([]string, map[string]
 			}
 		}
 		if len(topics) == 0 {
-			return nil, nil, fmt.Errorf("no topic on %s starts with %q", c.cfg.brokers, c.cfg.topicPrefix)
+			return nil, nil, fmt.Errorf("%w: no topic on %s starts with %q", ErrTopicNotFound, c.cfg.brokers, c.cfg.topicPrefix)
 		}
 	} else {
 		for _, name := range c.cfg.topics {
 			tm, ok := md.Topics[name]
 			if !ok {
-				return nil, nil, fmt.Errorf("topic %s: not found on %s", name, c.cfg.brokers)
+				return nil, nil, fmt.Errorf("topic %s: %w on %s", name, ErrTopicNotFound, c.cfg.brokers)
 			}
 			if err := add(tm); err != nil {
 				return nil, nil, err
@@ -316,6 +316,10 @@ var ErrInvalidOptions = errors.New("invalid consumer options")
 
 // ErrStopped is returned by Run when it is called a second time.
 var ErrStopped = errors.New("consume: Run already called")
+
+// ErrTopicNotFound is wrapped by New's error when a topic named by Topics is not on the cluster,
+// or no topic starts with TopicPrefix (the changefeed may not have written to it yet).
+var ErrTopicNotFound = errors.New("not found")
 
 // Run consumes until ctx is done or a stop condition (StopAfter, StopAfterMessages) is met, and
 // returns nil in those cases. Transient errors (broker down, authentication failed while the

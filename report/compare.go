@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -53,6 +55,13 @@ type CompareOptions struct {
 	Alpha float64
 	// Force compares runs even when their workloads differ.
 	Force bool
+	// Metrics, when set, keeps only the rows whose metric matches one of these path.Match
+	// patterns ("e2e_commit", "write_latency.*", "delivery"). A pattern that matches no metric
+	// of the runs is an error listing the metrics there are.
+	Metrics []string
+	// Stats, when set, keeps only these statistics ("p50", "p99", "max", "missing", "events/s").
+	// A name that no kept row has is an error listing the statistics there are.
+	Stats []string
 }
 
 // Comparison is every compared value of several groups; the first group is the baseline.
@@ -190,7 +199,61 @@ func Compare(groups []Group, opt CompareOptions) (*Comparison, error) {
 			c.Rows = append(c.Rows, row)
 		}
 	}
+	rows, err := filterRows(c.Rows, opt.Metrics, opt.Stats)
+	if err != nil {
+		return nil, err
+	}
+	c.Rows = rows
 	return c, nil
+}
+
+// filterRows keeps the rows whose metric matches one of the patterns and whose stat is one of
+// stats (either empty: no filter). Each pattern and stat must select something, so a typo is
+// an error naming what there is rather than an empty table.
+func filterRows(rows []CompareRow, patterns, stats []string) ([]CompareRow, error) {
+	if len(patterns) == 0 && len(stats) == 0 {
+		return rows, nil
+	}
+	var metricNames, statNames []string
+	for _, r := range rows {
+		if !slices.Contains(metricNames, r.Metric) {
+			metricNames = append(metricNames, r.Metric)
+		}
+	}
+	for _, pat := range patterns {
+		if _, err := path.Match(pat, ""); err != nil {
+			return nil, fmt.Errorf("metric pattern %q: %w", pat, err)
+		}
+		matched := false
+		for _, m := range metricNames {
+			if ok, _ := path.Match(pat, m); ok {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			return nil, fmt.Errorf("metric pattern %q matches no metric of these runs; they have: %s", pat, strings.Join(metricNames, ", "))
+		}
+	}
+	var kept []CompareRow
+	for _, r := range rows {
+		if len(patterns) > 0 && !slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, r.Metric); return ok }) {
+			continue
+		}
+		if !slices.Contains(statNames, r.Stat) {
+			statNames = append(statNames, r.Stat)
+		}
+		if len(stats) > 0 && !slices.Contains(stats, r.Stat) {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	for _, st := range stats {
+		if !slices.Contains(statNames, st) {
+			return nil, fmt.Errorf("statistic %q is not among the compared ones; they are: %s", st, strings.Join(statNames, ", "))
+		}
+	}
+	return kept, nil
 }
 
 // compareRow builds one row; ok is false when the baseline or every other group has no value.

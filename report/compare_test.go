@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -172,5 +173,45 @@ func TestCompareHTML(t *testing.T) {
 	}
 	if !strings.Contains(page, "e2e_commit p50") {
 		t.Error("page lacks the comparison table")
+	}
+}
+
+func TestCompareFilter(t *testing.T) {
+	tests := []struct {
+		name           string
+		metrics, stats []string
+		want           []string // "metric stat" of every kept row, in order
+		wantErr        string
+	}{
+		{name: "exact metric and stats", metrics: []string{MetricE2ECommit}, stats: []string{"p50", "p99"},
+			want: []string{"e2e_commit p50", "e2e_commit p99"}},
+		{name: "scalar group", metrics: []string{"delivery"}, stats: []string{"missing"},
+			want: []string{"delivery missing"}},
+		{name: "pattern", metrics: []string{"e2e_*"}, stats: []string{"max"},
+			want: []string{"e2e_commit max", "e2e_ack max"}},
+		{name: "unknown metric", metrics: []string{"e2e_comit"}, wantErr: `metric pattern "e2e_comit" matches no metric of these runs; they have: e2e_commit`},
+		{name: "bad pattern", metrics: []string{"["}, wantErr: `metric pattern "["`},
+		{name: "unknown stat", stats: []string{"p42"}, wantErr: `statistic "p42" is not among the compared ones; they are: p50, p90`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Compare([]Group{reps(1, 2, 50_000), reps(3, 2, 25_000)}, CompareOptions{Metrics: tt.metrics, Stats: tt.stats})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range c.Rows {
+				got = append(got, r.Metric+" "+r.Stat)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("rows = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

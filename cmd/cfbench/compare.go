@@ -20,6 +20,8 @@ func newCompareCmd() *cobra.Command {
 		alpha   float64
 		groupBy string
 		htmlOut string
+		metrics []string
+		stats   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare A.json B.json... | compare A1.json A2.json... -- B1.json B2.json... [-- C1.json...]",
@@ -40,7 +42,11 @@ With several runs per side the change is tested with the Mann-Whitney U test
 
 Single runs cannot be tested: their changes are marked "(n=1, untested)". Runs whose
 run.config workload sections differ are refused, naming what differs, unless --force.
---html FILE also writes a self-contained page with each metric's spectra overlaid.`,
+--html FILE also writes a self-contained page with each metric's spectra overlaid.
+
+--metric and --stat narrow the table (about 100 rows otherwise):
+
+  cfbench compare --metric 'e2e_*' --metric delivery --stat p50,p99,missing a.json b.json`,
 		Args: needResultFiles(2, "result files"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if groupBy != "file" && groupBy != "variant" {
@@ -100,12 +106,16 @@ run.config workload sections differ are refused, naming what differs, unless --f
 					}
 				}
 			}
-			c, err := report.Compare(groups, report.CompareOptions{Alpha: alpha, Force: force})
+			c, err := report.Compare(groups, report.CompareOptions{Alpha: alpha, Force: force, Metrics: metrics, Stats: stats})
 			var we *report.WorkloadError
 			if errors.As(err, &we) {
 				return &exitError{code: exitUsage, msg: err.Error(), err: err}
 			}
 			if err != nil {
+				if len(metrics) > 0 || len(stats) > 0 {
+					// The runs were read; what did not match is the filter, a usage error.
+					return &exitError{code: exitUsage, msg: err.Error(), err: err}
+				}
 				return err
 			}
 			if err := c.WriteText(cmd.OutOrStdout()); err != nil {
@@ -127,6 +137,8 @@ run.config workload sections differ are refused, naming what differs, unless --f
 	f.BoolVar(&force, "force", false, "compare even when the runs' workloads differ")
 	f.Float64Var(&alpha, "alpha", 0.05, "significance level of the Mann-Whitney U test")
 	f.StringVar(&htmlOut, "html", "", "also write an HTML comparison with overlaid percentile spectra to this file")
+	f.StringArrayVar(&metrics, "metric", nil, "only metrics matching this pattern (e2e_commit, 'write_latency.*', delivery, rates, token); repeatable")
+	f.StringSliceVar(&stats, "stat", nil, "only these statistics, comma-separated (p50,p90,p99,p99.9,max, missing, events/s, ...)")
 	f.StringVar(&groupBy, "group-by", "file", `without "--": file (each file a group) or variant (run.variant)`)
 	return cmd
 }
