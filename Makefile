@@ -13,7 +13,7 @@ WITH_STACK = eval "$$($(STACK) env)" && export CFBENCH_INTEGRATION=1 &&
 FUZZTIME ?= 10s
 DEMO_DURATION ?= 60s
 
-.PHONY: all build prereqs test-prereqs test unit check vet fmt-check fuzz demo stack-up stack-down stack-status bench clean
+.PHONY: all build prereqs test-prereqs test unit check vet fmt-check fuzz demo stack-up stack-up-tls stack-down stack-status bench clean
 
 all: build
 
@@ -35,11 +35,15 @@ build: prereqs
 stack-up:
 	$(STACK) up
 
+# The stack plus its TLS instance (SASL_SSL Kafka, https Hydra, a local CA): what `make test` uses.
+stack-up-tls:
+	$(STACK) up --tls
+
 stack-down:
 	$(STACK) down
 
 stack-status:
-	$(STACK) status
+	$(STACK) status --tls
 
 vet: prereqs
 	$(GO) vet ./...
@@ -53,10 +57,11 @@ check: fmt-check vet
 unit: prereqs
 	$(GO) test -count=1 ./...
 
-# Everything: starts the local stack (installing what is missing), then unit + integration tests.
+# Everything: starts the local stack and its TLS instance (installing what is missing), then unit +
+# integration tests.
 # Packages run one at a time (-p 1): integration tests of different packages share the stack's
 # movr tables and topics, and the fault tests restart its components.
-test: test-prereqs stack-up check
+test: test-prereqs stack-up-tls check
 	$(WITH_STACK) $(GO) test -count=1 -p 1 -timeout 60m ./...
 	$(MAKE) --no-print-directory fuzz
 

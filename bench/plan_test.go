@@ -38,6 +38,9 @@ func planEnv(t *testing.T) func(string) string {
 		"CFBENCH_OKTA_DOMAIN":                 "dev-123456.okta.com",
 		"CFBENCH_CLIENT_SECRET":               "okta-consumer-secret-xyzzy",
 		"CFBENCH_PRODUCER_CLIENT_SECRET":      "okta-producer-secret-plugh",
+		"CFBENCH_TLS_KAFKA_BROKERS":           "127.0.0.1:29096",
+		"CFBENCH_TLS_TOKEN_URL":               "https://127.0.0.1:24446/oauth2/token",
+		"CFBENCH_TLS_CA_FILE":                 filepath.Join("..", "profiles", "testdata", "tls", "ca.pem"),
 	}
 	return func(k string) string { return env[k] }
 }

@@ -76,14 +76,24 @@ func (r *runner) result(ls *load.Stats, interrupted bool) *report.Result {
 		DecodeErrors:        cs.DecodeErrors,
 	}
 	if r.o.Workers > 1 {
-		// The other workers' changes arrive too (see workers.go): count this worker's own.
+		// Other workers' changes arrive too, and some of this worker's went to partitions other
+		// workers own (see workers.go): count the own writes received here; the rest are
+		// unreconciled (in the sidecar) until cfbench merge settles them.
 		res.Delivery.Received = r.ledger.Written() - int64(r.ledger.Outstanding())
+		res.Delivery.Missing = 0
+		res.Delivery.Unreconciled = int64(r.ledger.Outstanding())
+		res.Run.Group, res.Run.RunID = r.group, r.o.RunID
+		res.Run.Partitions, _, _ = r.grp.snapshot()
 	}
 	res.Delivery.AckedAfterReceive = r.ledger.Early() - r.ledger.Unmatched()
 	if r.o.Workers <= 1 {
 		res.Delivery.Unexpected = r.ledger.Unmatched() // with workers, the others' changes are expected
 	}
-	if r.out.DrainTimedOut {
+	switch {
+	case r.out.DrainTimedOut && r.coord != nil:
+		res.Errors = append(res.Errors, report.ErrorCount{At: end.UTC(), Where: "consume", Count: 1,
+			Message: fmt.Sprintf("drain timeout (%s) passed before the resolved timestamps of this worker's partitions reached the workers' fence", r.p.Workload.DrainTimeout)})
+	case r.out.DrainTimedOut:
 		res.Errors = append(res.Errors, report.ErrorCount{At: end.UTC(), Where: "consume", Count: int64(r.ledger.Outstanding()),
 			Message: fmt.Sprintf("drain timeout (%s) passed with ledger entries outstanding", r.p.Workload.DrainTimeout)})
 	}

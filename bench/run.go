@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/oauth2"
 
@@ -54,6 +55,10 @@ type Options struct {
 	OutDir string
 	// Worker and Workers identify this worker ("i/n"); default 1/1.
 	Worker, Workers int
+	// RunID is shared by the n workers of one run (n > 1): it names their consumer group
+	// ("cfbench-<RunID>", unless kafka.group_id is set) and their rows in the coordination
+	// table (see workers.go). Default: kafka.group_id; required with n > 1.
+	RunID string
 	// Variant and Repetition label a matrix run in the result.
 	Variant    string
 	Repetition int
@@ -126,6 +131,12 @@ type runner struct {
 	feedDone   chan struct{}
 	jobID      int64 // changefeed job cfbench created (mode create); 0 otherwise
 
+	// Group runs (Workers > 1, see workers.go).
+	group   string                // the consumer group
+	coord   *coord                // the coordination table
+	grp     groupState            // the assignment, from the rebalance callback
+	sidecar *report.SidecarWriter // verify.tsv.gz: foreign rows, then unreconciled writes
+
 	// background work: consumer and pgfeed run on their own context, so an interrupt stops the
 	// writes at once but lets the drain still receive what was written.
 	bgCtx    context.Context
@@ -164,7 +175,10 @@ func newRunner(o Options) (*runner, error) {
 	if o.Worker < 1 || o.Workers < 1 || o.Worker > o.Workers {
 		return nil, fmt.Errorf("worker %d/%d: want i/n with 1 ≤ i ≤ n", o.Worker, o.Workers)
 	}
-	if err := checkWorkers(o.Worker, o.Workers, o.Profile.Kafka.GroupID, o.Profile.Changefeed.Mode); err != nil {
+	if o.RunID == "" {
+		o.RunID = o.Profile.Kafka.GroupID
+	}
+	if err := checkWorkers(o.Worker, o.Workers, o.RunID, o.Profile.Changefeed.Mode, o.Profile.Changefeed.Options.Resolved); err != nil {
 		return nil, err
 	}
 	if o.InterruptDrain <= 0 {
@@ -210,13 +224,22 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 	}
 	r.phase("drain", "outstanding", r.ledger.Outstanding(), "timeout", drain)
 	r.callHook(r.o.Hooks.Draining)
-	r.out.DrainTimedOut = !r.drain(ctx, drain)
+	if r.coord != nil {
+		r.out.DrainTimedOut = !r.drainGroup(ctx, time.Now().Add(drain))
+	} else {
+		r.out.DrainTimedOut = !r.drain(ctx, drain)
+	}
 	interrupted = interrupted || ctx.Err() != nil
-	for _, e := range r.ledger.Missing(10) {
-		r.log.Warn("missing: acknowledged write never consumed", "table", e.Table, "key", e.Key, "ack", e.Ack.UTC().Format(time.RFC3339Nano))
+	if r.coord == nil {
+		for _, e := range r.ledger.Missing(10) {
+			r.log.Warn("missing: acknowledged write never consumed", "table", e.Table, "key", e.Key, "ack", e.Ack.UTC().Format(time.RFC3339Nano))
+		}
 	}
 	r.bgCancel()
 	r.bg.Wait()
+	if err := r.writeSidecar(); err != nil {
+		r.noteBackground("consume", err)
+	}
 	r.o.Metrics.SetPhase("done")
 
 	res := r.result(loadStats, interrupted)
@@ -302,12 +325,13 @@ func (r *runner) preflight(ctx context.Context) error {
 		Audience:     p.IdP.Audience,
 		AuthStyle:    authStyle(p.IdP.AuthStyle),
 		Timeout:      p.IdP.Timeout,
+		CAFile:       p.IdP.CAFile,
 	})
 	if err != nil {
 		return fmt.Errorf("idp: %w", err)
 	}
 	if _, err := r.tokens.Fetch(ctx); err != nil {
-		return fmt.Errorf("idp: %w", err)
+		return fmt.Errorf("idp: %w", withCAFix(err, "idp.ca_file", "the IdP's certificate"))
 	}
 
 	// Schema and seed rows, then the clock offset.
@@ -332,8 +356,19 @@ func (r *runner) preflight(ctx context.Context) error {
 	if r.p.Changefeed.Sink.TopicName != "" {
 		r.ledger = load.NewKeyOnlyLedger() // one topic for every table: rows say no table
 	}
+	if r.o.Workers > 1 {
+		if err := r.startGroup(ctx); err != nil {
+			return err
+		}
+	}
 	if err := r.startConsumer(ctx); err != nil {
 		return err
+	}
+	if r.coord != nil {
+		// Start barrier: no worker writes before every partition has its owner, positioned.
+		if err := r.formGroup(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -390,8 +425,12 @@ func (r *runner) startChangefeed(ctx context.Context) error {
 			With:            r.plan.With,
 			Name:            "cfbench_" + hex.EncodeToString(b[:]),
 			TokenAudience:   p.Changefeed.Sink.Audience,
+			TokenCAFile:     p.Changefeed.Sink.TokenCAFile,
 			TopicPartitions: defaultTopicPartitions,
 			Logger:          r.log.With("component", "pgfeed"),
+		}
+		if err := checkSinkTLS(ctx, p.Changefeed.Sink); err != nil {
+			return err
 		}
 		if err := r.startFeed(); err != nil {
 			return err
@@ -520,7 +559,10 @@ func (r *runner) startConsumer(ctx context.Context) error {
 	} else {
 		opts = append(opts, consume.StartAtEnd())
 	}
-	if p.Kafka.GroupID != "" {
+	switch {
+	case r.group != "":
+		opts = append(opts, consume.GroupID(r.group), consume.OnRebalance(r.onRebalance))
+	case p.Kafka.GroupID != "":
 		opts = append(opts, consume.GroupID(p.Kafka.GroupID))
 	}
 	if p.Kafka.CAFile != "" {
@@ -541,11 +583,14 @@ func (r *runner) startConsumer(ctx context.Context) error {
 			break
 		}
 		notFound := errors.Is(err, consume.ErrTopicNotFound)
-		if !waitForFeed || !notFound || time.Now().After(deadline) || ctx.Err() != nil {
+		// A topic pgfeed created a moment ago may not have its partition leaders yet.
+		var kerr kafka.Error
+		notReady := errors.As(err, &kerr) && (kerr.Code() == kafka.ErrNotLeaderForPartition || kerr.Code() == kafka.ErrLeaderNotAvailable)
+		if !waitForFeed || !(notFound || notReady) || time.Now().After(deadline) || ctx.Err() != nil {
 			if notFound {
 				return fmt.Errorf("kafka: %w: check kafka.topics (or the changefeed's topic_prefix/topic_name) and that the changefeed writes to that topic", err)
 			}
-			return fmt.Errorf("kafka: %w", err)
+			return fmt.Errorf("kafka: %w", kafkaTLSDiagnosis(ctx, p.Kafka, err))
 		}
 		if bgErr := r.backgroundError(); bgErr != "" {
 			return fmt.Errorf("changefeed: %s", bgErr)
@@ -581,7 +626,7 @@ func feedCreates(p *profiles.Profile, topics []string) bool {
 // this worker's cities when there are several workers.
 func (r *runner) consumerLedger() consume.Ledger {
 	if r.o.Workers > 1 {
-		return newOwnLedger(r.ledger, workerCities(r.o.Worker, r.o.Workers))
+		return newOwnLedger(r.ledger, workerCities(r.o.Worker, r.o.Workers), r.sidecar)
 	}
 	return r.ledger
 }
@@ -780,6 +825,9 @@ func (r *runner) teardown() {
 	defer cancel()
 	if r.consumer != nil {
 		_ = r.consumer.Close()
+	}
+	if r.sidecar != nil {
+		_ = r.sidecar.Close()
 	}
 	if r.feed != nil {
 		if err := r.feed.Cleanup(ctx); err != nil {

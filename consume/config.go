@@ -42,6 +42,7 @@ type config struct {
 	ledger           Ledger
 	tableOf          func(string) string
 	onInterval       func(Interval)
+	onRebalance      func(Rebalance)
 	stopAfter        time.Duration
 	stopAfterN       int64
 	pollTimeout      time.Duration
@@ -73,8 +74,10 @@ func Token(src TokenSource) Opt { return func(c *config) { c.token = src } }
 func Principal(name string) Opt { return func(c *config) { c.principal = name } }
 
 // GroupID joins a consumer group (librdkafka group.id) and subscribes instead of assigning every
-// partition directly; offsets are committed automatically. With a group only StartEnd and
-// StartBeginning are possible (auto.offset.reset latest/earliest, for a group without offsets).
+// partition directly; offsets are committed automatically and when a partition is revoked. With a
+// group only StartEnd and StartBeginning are possible: New takes the start offsets then, and each
+// partition the group assigns starts at its committed offset or there, whichever is later (see
+// OnRebalance), so a rebalance never skips a message.
 func GroupID(id string) Opt { return func(c *config) { c.groupID = id } }
 
 // StartAtEnd starts at the end of every partition (the default).
@@ -129,9 +132,15 @@ func WithLedger(l Ledger) Opt { return func(c *config) { c.ledger = l } }
 // the TopicPrefix (the topic itself without a prefix).
 func TableOf(fn func(topic string) string) Opt { return func(c *config) { c.tableOf = fn } }
 
-// OnInterval is called on the poll goroutine with every finished second. It must return quickly:
-// while it runs nothing is consumed.
+// OnInterval is called with every finished second on the goroutine that records messages (not
+// the one that polls). It must return quickly: while it runs nothing is recorded, and once about
+// a thousand received messages wait, nothing is polled either.
 func OnInterval(fn func(Interval)) Opt { return func(c *config) { c.onInterval = fn } }
+
+// OnRebalance is called, with GroupID, on the goroutine that polls (New's setup, Run, Close)
+// after every partition assignment or revocation the group hands this consumer, once the
+// consumer has positioned or committed the partitions. It must return quickly. Default: none.
+func OnRebalance(fn func(Rebalance)) Opt { return func(c *config) { c.onRebalance = fn } }
 
 // StopAfter makes Run return after d (measured from the start of Run). Default 0: until the
 // context is done.

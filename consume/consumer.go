@@ -24,6 +24,8 @@ type Consumer struct {
 	rec       *recorder
 	topics    []string
 	assigned  []kafka.TopicPartition
+	asgMu     sync.Mutex                      // guards assigned (the group changes it while Run polls)
+	groupFrom map[topicPartition]kafka.Offset // with GroupID: the start offset of each partition, taken in New
 
 	snapReq chan chan Stats
 	mu      sync.Mutex // guards running, ran; held by Stats when reading the recorder directly
@@ -116,7 +118,18 @@ func (c *Consumer) setup(ctx context.Context) error {
 	}
 	c.topics = topics
 	if c.cfg.groupID != "" {
-		if err := c.kc.SubscribeTopics(topics, nil); err != nil {
+		// The start offsets (the end resolved to explicit offsets, see startOffsets) are taken
+		// now, before subscribing: a partition the group assigns starts at its committed offset
+		// or here, whichever is later (see rebalanced), never at a "latest" resolved later.
+		tps, err := c.startOffsets(ctx, parts)
+		if err != nil {
+			return err
+		}
+		c.groupFrom = make(map[topicPartition]kafka.Offset, len(tps))
+		for _, tp := range tps {
+			c.groupFrom[topicPartition{*tp.Topic, tp.Partition}] = tp.Offset
+		}
+		if err := c.kc.SubscribeTopics(topics, c.rebalanced); err != nil {
 			return fmt.Errorf("subscribing group %s to %s: %w", c.cfg.groupID, strings.Join(topics, ","), err)
 		}
 		return nil
@@ -128,7 +141,7 @@ func (c *Consumer) setup(ctx context.Context) error {
 	if err := c.kc.Assign(tps); err != nil {
 		return fmt.Errorf("assigning %d partitions of %s: %w", len(tps), strings.Join(topics, ","), err)
 	}
-	c.assigned = tps
+	c.setAssigned(tps)
 	return nil
 }
 
@@ -308,8 +321,19 @@ func (c *Consumer) startOffsets(ctx context.Context, parts map[string][]int32) (
 // Topics returns the topics being consumed, sorted.
 func (c *Consumer) Topics() []string { return slices.Clone(c.topics) }
 
-// Assignment returns the partitions assigned at their start offsets (nil with a group).
-func (c *Consumer) Assignment() []kafka.TopicPartition { return slices.Clone(c.assigned) }
+// Assignment returns the partitions assigned at their start offsets; with a group, the
+// partitions the group assigns this consumer now (nil before the first assignment).
+func (c *Consumer) Assignment() []kafka.TopicPartition {
+	c.asgMu.Lock()
+	defer c.asgMu.Unlock()
+	return slices.Clone(c.assigned)
+}
+
+func (c *Consumer) setAssigned(tps []kafka.TopicPartition) {
+	c.asgMu.Lock()
+	c.assigned = tps
+	c.asgMu.Unlock()
+}
 
 // ErrInvalidOptions wraps every error New returns for options that do not validate.
 var ErrInvalidOptions = errors.New("invalid consumer options")
@@ -324,8 +348,8 @@ var ErrTopicNotFound = errors.New("not found")
 // Run consumes until ctx is done or a stop condition (StopAfter, StopAfterMessages) is met, and
 // returns nil in those cases. Transient errors (broker down, authentication failed while the
 // token is refreshed) are counted in Stats.Errors and consumption goes on; a fatal librdkafka
-// error ends Run with it. The receive time of each message is stamped right after Poll returns,
-// and the message is decoded and recorded on the same goroutine.
+// error ends Run with it. The receive time of each message is stamped right after Poll returns;
+// the message is then decoded and recorded on a second goroutine, fed in batches (handoff.go).
 func (c *Consumer) Run(ctx context.Context) error {
 	c.mu.Lock()
 	if c.ran {
@@ -343,46 +367,49 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	pollMs := int(c.cfg.pollTimeout.Milliseconds())
 	var n int64
-	var rec message
 	var runErr error
+	h := newHandoff(start)
+	go h.record(c.rec, c.snapshotLocked)
+	stopIn := time.Duration(1<<63 - 1) // StopAfter as an event time
+	if c.cfg.stopAfter > 0 {
+		stopIn = c.cfg.stopAfter
+	}
 	for ctx.Err() == nil {
-		ev := c.kc.Poll(pollMs)
-		now := time.Now() // the receive time: before any queueing in Go
+		timeout := pollMs
+		if h.pending() {
+			timeout = 0 // do not wait: if nothing more is queued, the empty Poll hands the batch over
+		}
+		ev := c.kc.Poll(timeout)
+		now := h.now() // the receive time: before any queueing in Go
 		switch e := ev.(type) {
 		case *kafka.Message:
 			if e.TopicPartition.Error != nil {
-				c.rec.noteError(now, errClass(e.TopicPartition.Error))
+				h.add(evError, now, errClass(e.TopicPartition.Error))
 				break
 			}
-			rec = message{
-				Partition: e.TopicPartition.Partition, Offset: int64(e.TopicPartition.Offset),
-				Key: e.Key, Value: e.Value, Timestamp: e.Timestamp, TimestampType: e.TimestampType, Received: now,
-			}
-			if e.TopicPartition.Topic != nil {
-				rec.Topic = *e.TopicPartition.Topic
-			}
-			c.rec.observe(&rec)
+			h.addMessage(e, now)
 			n++
 		case kafka.OAuthBearerTokenRefresh:
-			c.rec.noteRefresh(now)
+			h.add(evRefresh, now, "")
 			c.refresher.Refresh(ctx)
 		case kafka.Error:
-			c.rec.noteError(now, e.Code().String())
+			h.add(evError, now, e.Code().String())
 			if e.IsFatal() {
 				runErr = fmt.Errorf("Kafka consumer for %s: fatal error: %w", c.cfg.brokers, e)
 			}
 		case nil:
-			c.rec.roll(now)
+			h.add(evTick, now, "")
 		}
 		select {
 		case req := <-c.snapReq:
-			req <- c.snapshotLocked(now)
+			h.snapshot(req, now)
 		default:
 		}
-		if runErr != nil || (c.cfg.stopAfterN > 0 && n >= c.cfg.stopAfterN) || (!stopAt.IsZero() && !now.Before(stopAt)) {
+		if runErr != nil || (c.cfg.stopAfterN > 0 && n >= c.cfg.stopAfterN) || now >= stopIn {
 			break
 		}
 	}
+	h.close()
 	end := time.Now()
 	if !stopAt.IsZero() && end.After(stopAt) && ctx.Err() == nil && runErr == nil && c.cfg.stopAfterN == 0 {
 		end = stopAt
@@ -422,7 +449,8 @@ func errClass(err error) string {
 }
 
 // Stats returns a snapshot; safe to call from any goroutine at any time. While Run is going,
-// the poll loop takes the snapshot between two polls (so Stats waits up to PollTimeout).
+// the poll loop passes the request on after its current Poll (so Stats waits up to
+// PollTimeout), and the recorder answers once it has recorded every message received before.
 func (c *Consumer) Stats() Stats {
 	for {
 		c.mu.Lock()
@@ -463,6 +491,9 @@ func (c *Consumer) snapshotLocked(end time.Time) Stats {
 // returned.
 func (c *Consumer) Close() error {
 	c.refresher.Close()
+	if c.cfg.groupID != "" {
+		c.leaveGroup()
+	}
 	if err := c.kc.Close(); err != nil {
 		return fmt.Errorf("closing the Kafka consumer: %w", err)
 	}

@@ -99,7 +99,10 @@ func TestDecode(t *testing.T) {
 		{name: "not json", value: `hello`, want: ReasonNotJSON},
 		{name: "truncated", key: `[1]`, value: vehiclesValue[:200], want: ReasonNotJSON},
 		{name: "unterminated string", value: `{"updated": "4.0000000000}`, want: ReasonNotJSON},
-		{name: "mismatched brackets", value: `{"after": {"a": [1}, "updated": "4.0000000000"}`, want: ReasonNotJSON},
+		// This one and "too deep" do not end as CockroachDB ends a row ("updated":"…" and
+		// "…" }), so they are scanned in full; the same values ending like a row are accepted
+		// (below, under what the tail does not see).
+		{name: "mismatched brackets", value: `{"after": {"a": [1}, "updated":"4.0000000000"}`, want: ReasonNotJSON},
 		{name: "trailing garbage", key: `[1]`, value: `{"updated": "4.0000000000"} x`, want: ReasonNotJSON},
 		{name: "missing colon", value: `{"updated" "4.0000000000"}`, want: ReasonNotJSON},
 		{name: "array", value: `[1, 2]`, want: ReasonNotObject},
@@ -113,7 +116,42 @@ func TestDecode(t *testing.T) {
 		{name: "row without key", value: `{"updated": "4.0000000000"}`, want: ReasonBadKey},
 		{name: "row with object key", key: `{"a": 1}`, value: `{"updated": "4.0000000000"}`, want: ReasonBadKey},
 		{name: "row with broken key", key: `["a`, value: `{"updated": "4.0000000000"}`, want: ReasonBadKey},
-		{name: "too deep", value: `{"after": ` + strings.Repeat("[", 65) + strings.Repeat("]", 65) + `, "updated": "4.0000000000"}`, want: ReasonNotJSON},
+		{name: "too deep", value: `{"after": ` + strings.Repeat("[", 65) + strings.Repeat("]", 65) + `, "updated": "4.0000000000" }`, want: ReasonNotJSON},
+		{name: "leading garbage", key: `[1]`, value: `x{"after": null, "updated": "4.0000000000"}`, want: ReasonNotJSON},
+		{name: "truncated before the final brace", key: `[1]`, value: `{"after": null, "updated": "4.0000000000"`, want: ReasonNotJSON},
+		{name: "bad hlc in the tail", key: `[1]`, value: `{"after": null, "updated": "4.000000000x"}`, want: ReasonBadHLC},
+		{name: "bad mvcc in the tail", key: `[1]`, value: `{"after": null, "mvcc_timestamp": "4.0", "updated": "4.0000000000"}`, want: ReasonBadHLC},
+
+		// The tail: rows as CockroachDB ends them.
+		{name: "mvcc differs from updated", key: vehiclesKey, value: `{"after": {"a": 1}, "mvcc_timestamp": "1681240149199419939.0000000002", "updated": "1681240149199419940.0000000000"}`,
+			want: ReasonNone, upd: "1681240149199419940.0000000000", mvcc: "1681240149199419939.0000000002", hasKey: true},
+		{name: "topic_in_value", key: `[1]`, value: `{"after": {"a": 1}, "mvcc_timestamp": "2.0000000001", "topic": "vehicles", "updated": "3.0000000000"}`,
+			want: ReasonNone, upd: "3.0000000000", mvcc: "2.0000000001", hasKey: true},
+		{name: "topic_in_value without mvcc", key: `[1]`, value: `{"after": {"a": 1}, "topic": "vehicles", "updated": "3.0000000000"}`,
+			want: ReasonNone, upd: "3.0000000000", hasKey: true},
+		{name: "key_in_value", key: `[1]`, value: `{"after": null, "key": [1], "mvcc_timestamp": "3.0000000000", "updated": "3.0000000000"}`,
+			want: ReasonNone, upd: "3.0000000000", mvcc: "3.0000000000", hasKey: true},
+		{name: "a string member before updated is scanned", key: `[1]`, value: `{"a": "b", "updated": "3.0000000000"}`,
+			want: ReasonNone, upd: "3.0000000000", hasKey: true},
+		{name: "escaped quote before the name", key: `[1]`, value: `{"after": null, "x\"updated": "4.0000000000"}`, want: ReasonNoTimestamp},
+		{name: "escaped quote before mvcc", key: `[1]`, value: `{"after": null, "x\"mvcc_timestamp": "1681240149199419939.0000000000", "updated": "4.0000000000"}`,
+			want: ReasonNone, upd: "4.0000000000", hasKey: true},
+		{name: "key with an unterminated string", key: `["a", "b]`, value: `{"after": null, "updated": "4.0000000000"}`, want: ReasonBadKey},
+		{name: "key of numbers", key: `[1, -2.5]`, value: `{"after": null, "updated": "4.0000000000"}`, want: ReasonNone, upd: "4.0000000000", hasKey: true},
+		{name: "key with an escaped quote", key: `["a\"", "b"]`, value: `{"after": null, "updated": "4.0000000000"}`, want: ReasonNone, upd: "4.0000000000", hasKey: true},
+
+		// What the tail does not see (documented on Decode): broken JSON before the last members,
+		// and members CockroachDB never places there.
+		{name: "mismatched brackets before the tail: not detected", key: `[1]`, value: `{"after": {"a": [1}, "updated": "4.0000000000"}`,
+			want: ReasonNone, upd: "4.0000000000", hasKey: true},
+		{name: "too deep before the tail: not detected", key: `[1]`, value: `{"after": ` + strings.Repeat("[", 65) + strings.Repeat("]", 65) + `, "updated": "4.0000000000"}`,
+			want: ReasonNone, upd: "4.0000000000", hasKey: true},
+		{name: "unterminated string before the tail: not detected", key: `[1]`, value: `{"after": {"a": "x}, "updated": "4.0000000000"}`,
+			want: ReasonNone, upd: "4.0000000000", hasKey: true},
+		{name: "mvcc_timestamp away from the tail: not reported", key: `[1]`, value: `{"mvcc_timestamp": "2.0000000000", "after": null, "updated": "4.0000000000"}`,
+			want: ReasonNone, upd: "4.0000000000", hasKey: true},
+		{name: "resolved in a row: not reported", key: `[1]`, value: `{"resolved": "2.0000000000", "after": null, "updated": "4.0000000000"}`,
+			want: ReasonNone, upd: "4.0000000000", hasKey: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,56 +238,144 @@ func FuzzParseHLC(f *testing.F) {
 	})
 }
 
+// tailRE is how CockroachDB ends a row: the only values Decode accepts without checking that
+// they are JSON (see Decode).
+var tailRE = regexp.MustCompile(`^[ \t\r\n]*\{[\s\S]*"updated": "[0-9]{1,19}\.[0-9]{10}"\}[ \t\r\n]*$`)
+
+// member is one top-level member of a JSON object, in order.
+type member struct {
+	name string
+	raw  json.RawMessage
+}
+
+// topMembers returns the top-level members of a well-formed JSON object, in order (duplicates
+// included), or false if value is not an object.
+func topMembers(value []byte) ([]member, bool) {
+	d := json.NewDecoder(strings.NewReader(string(value)))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	var ms []member
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, false
+		}
+		var m member
+		m.name, _ = tok.(string)
+		if err := d.Decode(&m.raw); err != nil {
+			return nil, false
+		}
+		ms = append(ms, m)
+	}
+	return ms, true
+}
+
+// hlcOf returns the HLC a member's raw value holds, or false if it is not an HLC string.
+func hlcOf(raw json.RawMessage) (HLC, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return HLC{}, false
+	}
+	return ParseHLC([]byte(s))
+}
+
+// FuzzDecode checks Decode against encoding/json. For well-formed JSON: never not_json (within
+// maxDepth); no_timestamp and bad_hlc exactly when encoding/json agrees; and the timestamps of
+// an accepted object are its members' (the last of each name), except that, when the last member
+// is "updated" (Decode's tail path), "resolved" may be absent and "mvcc_timestamp" may instead be
+// the member CockroachDB puts before "updated" (directly, or before "topic"). For input that is
+// not JSON, Decode accepts nothing its full scan rejects unless the value ends like a row.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(vehiclesKey), []byte(vehiclesValue))
 	f.Add([]byte(nil), []byte(`{"resolved":"1681240149199419939.0000000000"}`))
 	f.Add([]byte(`[1]`), []byte(`{"after": {"s": "\", \"updated\": \"1.0000000000\"}"}, "updated": "4.0000000000"}`))
 	f.Add([]byte(`[1]`), []byte(`{"after": {"a": [1}, "updated": "4.0000000000"}`))
+	f.Add([]byte(`[1]`), []byte(`{"after": {"a": 1}, "mvcc_timestamp": "2.0000000001", "topic": "vehicles", "updated": "3.0000000000"}`))
+	f.Add([]byte(`["a", "b"]`), []byte(`{"mvcc_timestamp": "2.0000000000", "after": null, "mvcc_timestamp": "1.0000000000", "updated": "4.0000000000"}`))
+	f.Add([]byte(`[1]`), []byte(`{"after": null, "x\"mvcc_timestamp": "1681240149199419939.0000000000", "updated": "4.0000000000"}`))
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		var env Envelope
 		r := Decode(key, value, &env)
 		if r >= numReasons {
 			t.Fatalf("reason %d out of range", r)
 		}
-		if !json.Valid(value) || strings.Count(string(value), "{")+strings.Count(string(value), "[") > maxDepth {
+		if !json.Valid(value) {
+			if r == ReasonNone && !tailRE.Match(value) {
+				var scan Envelope
+				if decodeScan(key, value, &scan) != ReasonNone || scan.Updated != env.Updated || scan.MVCC != env.MVCC || scan.HasMVCC != env.HasMVCC {
+					t.Fatalf("Decode accepted %q (not JSON, not a row's tail) as %+v; the full scan says otherwise", value, env)
+				}
+			}
 			return
 		}
-		// Differential check against encoding/json for well-formed values.
-		var top map[string]json.RawMessage
-		isObj := json.Unmarshal(value, &top) == nil
+		if strings.Count(string(value), "{")+strings.Count(string(value), "[") > maxDepth {
+			return
+		}
 		if r == ReasonNotJSON {
 			t.Fatalf("Decode says not_json for valid JSON %q", value)
 		}
+		members, isObj := topMembers(value)
 		if !isObj {
 			if r != ReasonNotObject && r != ReasonEmpty {
 				t.Fatalf("Decode = %v for a non-object %q", r, value)
 			}
 			return
 		}
-		if r != ReasonNone {
+		last := map[string]json.RawMessage{}
+		anyBad := false
+		for _, m := range members {
+			last[m.name] = m.raw
+			if m.name == "updated" || m.name == "resolved" || m.name == "mvcc_timestamp" {
+				if _, ok := hlcOf(m.raw); !ok {
+					anyBad = true
+				}
+			}
+		}
+		_, hasUpd := last["updated"]
+		_, hasRes := last["resolved"]
+		switch r {
+		case ReasonNoTimestamp:
+			if hasUpd || hasRes {
+				t.Fatalf("Decode says no_timestamp for %q", value)
+			}
+			return
+		case ReasonBadHLC:
+			if !anyBad {
+				t.Fatalf("Decode says bad_hlc for %q, whose timestamps are all HLC strings", value)
+			}
+			return
+		case ReasonNone:
+		default:
 			return
 		}
-		for _, c := range []struct {
-			name string
-			has  bool
-			h    HLC
-		}{{"updated", env.HasUpdated, env.Updated}, {"resolved", env.HasResolved, env.Resolved}, {"mvcc_timestamp", env.HasMVCC, env.MVCC}} {
-			raw, ok := top[c.name]
-			if ok != c.has {
-				t.Fatalf("%s: encoding/json has=%v, Decode has=%v in %q", c.name, ok, c.has, value)
+		tail := members[len(members)-1].name == "updated"
+		check := func(name string, has bool, h HLC, alt json.RawMessage, altOK bool) {
+			t.Helper()
+			want, ok := last[name]
+			match := func(raw json.RawMessage, present bool) bool {
+				if !present {
+					return !has
+				}
+				w, ok := hlcOf(raw)
+				return ok && has && w == h
 			}
-			if !ok {
-				continue
+			if match(want, ok) || (tail && match(alt, altOK)) {
+				return
 			}
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				t.Fatalf("%s: Decode accepted non-string %s", c.name, raw)
-			}
-			want, ok := ParseHLC([]byte(s))
-			if !ok || want != c.h {
-				t.Fatalf("%s: Decode = %v, encoding/json %q", c.name, c.h, s)
-			}
+			t.Fatalf("%s: Decode has=%v %v; encoding/json %s (tail alternative %s) in %q", name, has, h, want, alt, value)
 		}
+		check("updated", env.HasUpdated, env.Updated, nil, false)
+		check("resolved", env.HasResolved, env.Resolved, nil, false)
+		var alt json.RawMessage
+		n := len(members)
+		switch {
+		case n >= 2 && members[n-2].name == "mvcc_timestamp":
+			alt = members[n-2].raw
+		case n >= 3 && members[n-2].name == "topic" && members[n-3].name == "mvcc_timestamp":
+			alt = members[n-3].raw
+		}
+		check("mvcc_timestamp", env.HasMVCC, env.MVCC, alt, alt != nil)
 	})
 }
 

@@ -20,10 +20,13 @@
 //
 // # Concurrency
 //
-// One goroutine (Run's) polls librdkafka, stamps the receive time as soon as Poll returns, and
-// decodes and records the message itself: no channel hop, no lock per message. Histograms are
-// kept per topic (resolved lag also per partition) and merged when Stats is called; Stats may be
-// called from any goroutine and is served by the poll loop between two polls.
+// Run's goroutine only polls librdkafka: it stamps the receive time as soon as Poll returns and
+// appends the message to a batch. A second goroutine, the recorder, takes the batches in order
+// and decodes, verifies and records every message (handoff.go): no lock and no allocation per
+// message, and the per-message cgo Poll, most of the poll loop's time, does not wait for
+// decoding. Histograms are kept per topic (resolved lag also per partition) and merged when
+// Stats is called; Stats may be called from any goroutine and is answered by the recorder once
+// it has recorded every message received before the call.
 //
 // # Metrics
 //

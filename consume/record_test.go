@@ -243,8 +243,9 @@ func BenchmarkDecodeRecord(b *testing.B) {
 			b.SetBytes(int64(len(val)))
 			b.ReportAllocs()
 			b.ResetTimer()
+			putDigits(val[pos:pos+19], uint64(base))
 			for i := 0; b.Loop(); i++ {
-				putDigits(val[pos:pos+19], uint64(base+int64(i)))
+				incDigits(val[pos : pos+19])
 				rec.Key = keys[i&4095]
 				rec.Received = now
 				rec.Timestamp = now
@@ -282,6 +283,17 @@ func BenchmarkUnmarshal(b *testing.B) {
 type emptyLedger struct{}
 
 func (emptyLedger) Take(string, []byte) (time.Time, bool) { return time.Time{}, false }
+
+// incDigits adds one to the decimal number in dst (the next nanosecond, cheaper than putDigits).
+func incDigits(dst []byte) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		if dst[i] != '9' {
+			dst[i]++
+			return
+		}
+		dst[i] = '0'
+	}
+}
 
 func putDigits(dst []byte, v uint64) {
 	for i := len(dst) - 1; i >= 0; i-- {

@@ -7,7 +7,7 @@ import (
 // Ledger is the write ledger the consumer matches rows against (satisfied by *load.Ledger).
 // Take removes and returns the oldest outstanding acknowledgement time of a write to (table,
 // key); key is the changefeed message key exactly as received. It must be safe for concurrent
-// use and should not allocate: the poll loop calls it once per new row version.
+// use and should not allocate: the recorder goroutine calls it once per new row version.
 type Ledger interface {
 	Take(table string, key []byte) (ack time.Time, ok bool)
 }

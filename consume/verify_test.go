@@ -1,6 +1,9 @@
 package consume
 
-import "testing"
+import (
+	"testing"
+	"unsafe"
+)
 
 func TestVerifier(t *testing.T) {
 	type step struct {
@@ -96,5 +99,12 @@ func TestVerifierGrows(t *testing.T) {
 	}
 	if v.stats.Keys != n || v.stats.Duplicates != n {
 		t.Errorf("stats %+v", v.stats)
+	}
+}
+
+// TestKeyStateSize pins the verifier's memory per key (RSS grows with distinct keys).
+func TestKeyStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(keyState{}); n > 64 {
+		t.Errorf("keyState is %d bytes, want at most 64 (one cache line)", n)
 	}
 }

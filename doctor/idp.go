@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"slices"
@@ -37,6 +38,8 @@ type client struct {
 	audience string
 	style    oauth2.AuthStyle
 	timeout  time.Duration
+	caFile   string // CA file trusted for an https token URL; "" for the system's roots
+	caKey    string // the profile key naming it, for fixes
 }
 
 func consumerClient(p *profiles.Profile) client {
@@ -45,7 +48,8 @@ func consumerClient(p *profiles.Profile) client {
 		style = oauth2.AuthStyleInParams
 	}
 	return client{what: "idp", tokenURL: p.IdP.TokenURL, id: p.IdP.ClientID, secret: p.IdP.ClientSecret.Reveal(),
-		scopes: p.IdP.Scopes, audience: p.IdP.Audience, style: style, timeout: p.IdP.Timeout}
+		scopes: p.IdP.Scopes, audience: p.IdP.Audience, style: style, timeout: p.IdP.Timeout,
+		caFile: p.IdP.CAFile, caKey: "idp.ca_file"}
 }
 
 // fetch makes one token request for c and decodes the claims.
@@ -56,7 +60,7 @@ func (d *run) fetch(ctx context.Context, c client) (*token, error) {
 	}
 	src, err := oauth.New(oauth.Config{
 		TokenURL: c.tokenURL, ClientID: c.id, ClientSecret: c.secret, Scopes: c.scopes,
-		Audience: c.audience, AuthStyle: c.style, Timeout: timeout,
+		Audience: c.audience, AuthStyle: c.style, Timeout: timeout, CAFile: c.caFile,
 	})
 	if err != nil {
 		return nil, err
@@ -108,8 +112,11 @@ func (d *run) checkSinkToken(ctx context.Context) {
 	c := client{what: "changefeed.sink", tokenURL: s.TokenURL, id: s.ClientID, secret: s.ClientSecret.Reveal(),
 		scopes: s.Scopes, audience: s.Audience, style: oauth2.AuthStyleInHeader, timeout: d.o.StepTimeout}
 	if d.p.Changefeed.Mode == profiles.ModeCreate {
-		// CockroachDB's sink URI has no audience parameter: request the token as it will.
+		// CockroachDB's sink URI has no audience parameter, and its token requests trust the
+		// system's roots: request the token as it will.
 		c.audience = ""
+	} else {
+		c.caFile, c.caKey = s.TokenCAFile, "changefeed.sink.token_ca_file"
 	}
 	d.timed(func() Step {
 		st := Step{Name: fmt.Sprintf("changefeed sink token request to %s as %q", c.tokenURL, c.id)}
@@ -139,6 +146,17 @@ func tokenFix(err error, c client) string {
 		return fmt.Sprintf("the IdP refuses audience %q for client %q: allow it for the client at the IdP (Hydra: the client's audience list), or set %s.audience to one it allows — the one the broker expects (sasl.oauthbearer.expected.audience)", c.audience, c.id, c.what)
 	case fe.Code == "unauthorized_client":
 		return fmt.Sprintf("client %q may not use the client_credentials grant: enable it at the IdP", c.id)
+	case fe.Network == oauth.NetTLS && errors.As(err, new(x509.UnknownAuthorityError)):
+		if c.caKey == "" {
+			return "the IdP's certificate is not signed by a CA the system trusts, and CockroachDB's token requests trust only the nodes' system roots: install the IdP's CA there (and here, to check)"
+		}
+		trust := "the system's roots"
+		if c.caFile != "" {
+			trust = c.caFile
+		}
+		return fmt.Sprintf("the IdP's certificate does not verify against %s: set %s to the PEM file of the CA that signed it (the local stack's: $CFBENCH_TLS_CA_FILE)", trust, c.caKey)
+	case fe.Network == oauth.NetTLS:
+		return fmt.Sprintf("%s (%s.token_url: http or https?)", fe.Hint, c.what)
 	case fe.Class == oauth.ClassNetwork:
 		return fmt.Sprintf("the IdP is unreachable from here: check %s.token_url and the network (proxy, firewall, DNS)", c.what)
 	case fe.Hint != "":

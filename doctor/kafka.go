@@ -13,6 +13,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/cfbench/cfbench/consume"
 	"github.com/cfbench/cfbench/profiles"
 )
 
@@ -24,13 +25,56 @@ func (d *run) checkBrokers(ctx context.Context) bool {
 	}
 	reachable := false
 	for _, b := range d.p.Kafka.Brokers {
+		ok := false
 		d.timed(func() Step {
 			s := d.checkBroker(ctx, b)
-			reachable = reachable || s.Status == Pass
+			ok = s.Status == Pass
 			return s
 		})
+		if ok && d.p.Kafka.SecurityProtocol == profiles.SASLSSL {
+			d.timed(func() Step {
+				s := d.checkBrokerTLS(ctx, b)
+				ok = s.Status == Pass
+				return s
+			})
+		}
+		reachable = reachable || ok
 	}
 	return reachable
+}
+
+// checkBrokerTLS makes the TLS handshake librdkafka will make with a SASL_SSL broker, trusting
+// kafka.ca_file (or the system's roots), and shows the broker's certificate.
+func (d *run) checkBrokerTLS(ctx context.Context, broker string) Step {
+	s := Step{Name: "kafka tls " + broker}
+	ctx, cancel := context.WithTimeout(ctx, d.o.StepTimeout)
+	defer cancel()
+	trust := "the system's roots"
+	if f := d.p.Kafka.CAFile; f != "" {
+		trust = "kafka.ca_file " + f
+	}
+	cert, err := consume.CheckTLS(ctx, broker, d.p.Kafka.CAFile)
+	if err != nil {
+		s.Status, s.Detail = Fail, err.Error()
+		var te *consume.TLSError
+		switch {
+		case errors.As(err, &te) && te.NotTLS:
+			s.Fix = "this port speaks plaintext: name the SASL_SSL listener in kafka.brokers, or set kafka.security_protocol: SASL_PLAINTEXT"
+		case errors.As(err, &te) && te.Verify:
+			s.Fix = fmt.Sprintf("the certificate does not verify against %s: set kafka.ca_file to the PEM file of the CA that signed the brokers' certificates (the local stack's: $CFBENCH_TLS_CA_FILE)", trust)
+		default:
+			s.Fix = "check kafka.ca_file and that the port is the SASL_SSL listener"
+		}
+		return s
+	}
+	s.Status = Pass
+	s.Detail = fmt.Sprintf("certificate %q issued by %q, valid until %s; verified against %s",
+		cert.Subject.String(), cert.Issuer.String(), cert.NotAfter.UTC().Format(time.RFC3339), trust)
+	if left := time.Until(cert.NotAfter); left < 7*24*time.Hour {
+		s.Status = Warn
+		s.Fix = fmt.Sprintf("the broker's certificate expires in %s: renew it", left.Round(time.Hour))
+	}
+	return s
 }
 
 func (d *run) checkBroker(ctx context.Context, broker string) Step {
@@ -68,8 +112,8 @@ func (d *run) checkBroker(ctx context.Context, broker string) Step {
 func (d *run) checkKafka(ctx context.Context, tk *token, reachable bool) {
 	const saslName = "kafka sasl/oauthbearer handshake"
 	if !reachable {
-		d.add(Step{Name: saslName, Status: Skip, Detail: "no broker reachable"})
-		d.add(Step{Name: "kafka topics", Status: Skip, Detail: "no broker reachable"})
+		d.add(Step{Name: saslName, Status: Skip, Detail: "no broker reachable (with TLS, for SASL_SSL)"})
+		d.add(Step{Name: "kafka topics", Status: Skip, Detail: "no broker reachable (with TLS, for SASL_SSL)"})
 		return
 	}
 	if tk == nil {

@@ -36,7 +36,8 @@ type Ledger struct {
 	out     atomic.Int64
 	keyOnly bool         // tables are ignored: see NewKeyOnlyLedger
 	early   atomic.Int64 // changes consumed before their write was recorded (see Take)
-	credits atomic.Int64 // early arrivals not yet matched by a Record
+	credits atomic.Int64 // early arrivals remembered, not yet matched by a Record
+	stale   atomic.Int64 // early arrivals dropped: they came before the next write was sent
 }
 
 // maxEarlyCredits bounds the early arrivals a Ledger remembers (see Take): changes nobody
@@ -48,9 +49,10 @@ type ledgerShard struct {
 	tables map[string]*tableAcks
 	lists  []ackList // acks of rows changed more than once; ackQueue.more-1 indexes it
 	free   []int32   // unused entries of lists
-	// early counts, per table + "\x00" + key, changes the consumer took before the writer
-	// recorded them; the next Record of that key is matched against it at once.
-	early map[string]int32
+	// early holds, per table + "\x00" + key, the arrival times (Unix ns, oldest first) of
+	// changes the consumer took before the writer recorded them; a Record of that key whose
+	// write was sent before the oldest arrival is matched against it at once.
+	early map[string][]int64
 	_     [16]byte
 }
 
@@ -93,7 +95,7 @@ func NewLedger() *Ledger {
 	l := &Ledger{seed: maphash.MakeSeed()}
 	for i := range l.shards {
 		l.shards[i].tables = make(map[string]*tableAcks)
-		l.shards[i].early = make(map[string]int32)
+		l.shards[i].early = make(map[string][]int64)
 	}
 	return l
 }
@@ -156,9 +158,10 @@ func (s *ledgerShard) oldest(q ackQueue) int64 {
 	return a.acks[a.head]
 }
 
-// Record adds one acknowledged change of the row with the given changefeed key in table.
-// Call it once per changed row (never for a write whose RowsAffected is 0). key is copied.
-func (l *Ledger) Record(table string, key []byte, ack time.Time) {
+// Record adds one acknowledged change of the row with the given changefeed key in table: the
+// write was sent at sent (its last attempt's start) and acknowledged at ack. Call it once per
+// changed row (never for a write whose RowsAffected is 0). key is copied.
+func (l *Ledger) Record(table string, key []byte, sent, ack time.Time) {
 	if l.keyOnly {
 		table = ""
 	}
@@ -167,12 +170,11 @@ func (l *Ledger) Record(table string, key []byte, ack time.Time) {
 	isCompact := ck.encode(key)
 	s := l.shard(key)
 	s.mu.Lock()
-	if len(s.early) > 0 && s.takeEarly(table, key) {
+	if len(s.early) > 0 && l.takeEarly(s, table, key, sent.UnixNano()) {
 		// The consumer already received this change (it raced ahead of the writer's
 		// goroutine): the write is delivered, not outstanding.
 		s.mu.Unlock()
 		l.written.Add(1)
-		l.credits.Add(-1)
 		return
 	}
 	t := s.tables[table]
@@ -201,29 +203,57 @@ func (l *Ledger) Record(table string, key []byte, ack time.Time) {
 // earlyKey is the key of ledgerShard.early.
 func earlyKey(table string, key []byte) string { return table + "\x00" + string(key) }
 
-// takeEarly consumes one early arrival of (table, key), if any. Callers hold s.mu.
-func (s *ledgerShard) takeEarly(table string, key []byte) bool {
+// takeEarly consumes one early arrival of (table, key) that can be the change of a write sent
+// at sentNs, if any. An arrival before sentNs cannot: it was another change of the row (one no
+// writer of this ledger made, or one already matched), and no later write can match it either,
+// so it is dropped (counted in Unmatched). Callers hold s.mu.
+func (l *Ledger) takeEarly(s *ledgerShard, table string, key []byte, sentNs int64) bool {
 	k := earlyKey(table, key)
-	n, ok := s.early[k]
+	arrivals, ok := s.early[k]
 	if !ok {
 		return false
 	}
-	if n <= 1 {
+	i := 0
+	for i < len(arrivals) && arrivals[i] < sentNs {
+		i++
+	}
+	if i > 0 {
+		l.credits.Add(int64(-i))
+		l.stale.Add(int64(i))
+	}
+	found := i < len(arrivals)
+	if found {
+		i++
+		l.credits.Add(-1)
+	}
+	if i == len(arrivals) {
 		delete(s.early, k)
 	} else {
-		s.early[k] = n - 1
+		s.early[k] = arrivals[i:]
 	}
-	return true
+	return found
 }
 
 // Take removes and returns the oldest outstanding ack of (table, key). ok is false when none
 // is outstanding: the row was never written, every change was already taken, or the consumer
 // is ahead of the writer — the change reached it before the writer's goroutine recorded the
 // acknowledged write. That last race is real on a busy machine, so a miss is remembered as an
-// early arrival: the next Record of (table, key) matches it instead of becoming outstanding
-// (Early counts those; Unmatched those never matched). Take does not allocate when it finds the
+// early arrival, with the time of the Take: the next Record of (table, key) whose write was sent
+// before that time matches it instead of becoming outstanding (Early counts those; Unmatched
+// those never matched). Take does not allocate when it finds the
 // ack (BenchmarkLedgerTake); a miss allocates its key.
 func (l *Ledger) Take(table string, key []byte) (ack time.Time, ok bool) {
+	return l.take(table, key, true)
+}
+
+// TakeRecorded is Take without the early-arrival memory: a miss is forgotten. For changes that
+// may be another ledger's (workers sharing a consumer group: a key that does not say which
+// worker wrote it), where remembering every miss would credit the wrong writer.
+func (l *Ledger) TakeRecorded(table string, key []byte) (ack time.Time, ok bool) {
+	return l.take(table, key, false)
+}
+
+func (l *Ledger) take(table string, key []byte, early bool) (ack time.Time, ok bool) {
 	if l.keyOnly {
 		table = ""
 	}
@@ -233,7 +263,9 @@ func (l *Ledger) Take(table string, key []byte) (ack time.Time, ok bool) {
 	s.mu.Lock()
 	t := s.tables[table]
 	if t == nil {
-		l.noteEarly(s, table, key)
+		if early {
+			l.noteEarly(s, table, key)
+		}
 		s.mu.Unlock()
 		return time.Time{}, false
 	}
@@ -241,7 +273,9 @@ func (l *Ledger) Take(table string, key []byte) (ack time.Time, ok bool) {
 	if isCompact {
 		q, found := t.compact[ck]
 		if !found {
-			l.noteEarly(s, table, key)
+			if early {
+				l.noteEarly(s, table, key)
+			}
 			s.mu.Unlock()
 			return time.Time{}, false
 		}
@@ -252,7 +286,9 @@ func (l *Ledger) Take(table string, key []byte) (ack time.Time, ok bool) {
 	} else {
 		q, found := t.full[string(key)]
 		if !found {
-			l.noteEarly(s, table, key)
+			if early {
+				l.noteEarly(s, table, key)
+			}
 			s.mu.Unlock()
 			return time.Time{}, false
 		}
@@ -271,7 +307,8 @@ func (l *Ledger) noteEarly(s *ledgerShard, table string, key []byte) {
 	if l.credits.Load() >= maxEarlyCredits {
 		return
 	}
-	s.early[earlyKey(table, key)]++
+	k := earlyKey(table, key)
+	s.early[k] = append(s.early[k], time.Now().UnixNano())
 	l.credits.Add(1)
 	l.early.Add(1)
 }
@@ -282,7 +319,7 @@ func (l *Ledger) Early() int64 { return l.early.Load() }
 
 // Unmatched returns the early arrivals no Record has matched (yet): at the end of a run, the
 // changes the consumer received that no writer of this ledger made.
-func (l *Ledger) Unmatched() int64 { return l.credits.Load() }
+func (l *Ledger) Unmatched() int64 { return l.credits.Load() + l.stale.Load() }
 
 // Outstanding returns the number of recorded acks not yet taken.
 func (l *Ledger) Outstanding() int { return int(l.out.Load()) }
@@ -325,6 +362,37 @@ func (l *Ledger) Missing(max int) []LedgerEntry {
 		out = out[:max]
 	}
 	return out
+}
+
+// EachOutstanding calls fn with every outstanding ack (a row changed n times and never taken:
+// n calls), shard by shard, in no particular order; key is only valid during the call. fn must
+// not use the Ledger. Meant for the end of a run (a worker's sidecar, see bench), not a hot path.
+func (l *Ledger) EachOutstanding(fn func(table string, key []byte, ack time.Time)) {
+	var buf []byte
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		each := func(table string, key []byte, q ackQueue) {
+			if q >= 0 {
+				fn(table, key, time.Unix(0, int64(q)))
+				return
+			}
+			a := &s.lists[q.list()]
+			for _, ns := range a.acks[a.head:] {
+				fn(table, key, time.Unix(0, ns))
+			}
+		}
+		for table, t := range s.tables {
+			for k, q := range t.compact {
+				buf = k.decode(buf[:0])
+				each(table, buf, q)
+			}
+			for k, q := range t.full {
+				each(table, []byte(k), q)
+			}
+		}
+		s.mu.Unlock()
+	}
 }
 
 // compactKey is a changefeed key whose values are all movr cities, canonical lowercase UUIDs

@@ -3,6 +3,7 @@ package load
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,9 +14,9 @@ func TestLedgerOldestFirst(t *testing.T) {
 	t0 := time.Unix(1700000000, 0)
 	key := []byte(`["paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f"]`)
 	for i := range 5 {
-		l.Record("vehicles", key, t0.Add(time.Duration(i)*time.Second))
+		l.Record("vehicles", key, t0.Add(time.Duration(i)*time.Second), t0.Add(time.Duration(i)*time.Second))
 	}
-	l.Record("users", key, t0.Add(time.Hour)) // same key, other table: separate
+	l.Record("users", key, t0.Add(time.Hour), t0.Add(time.Hour)) // same key, other table: separate
 	if got := l.Outstanding(); got != 6 {
 		t.Fatalf("Outstanding = %d, want 6", got)
 	}
@@ -25,7 +26,7 @@ func TestLedgerOldestFirst(t *testing.T) {
 			t.Fatalf("take %d: got %v %v, want %v", i, ack, ok, t0.Add(time.Duration(i)*time.Second))
 		}
 		if i == 1 { // interleave a record with takes: still FIFO
-			l.Record("vehicles", key, t0.Add(10*time.Second))
+			l.Record("vehicles", key, t0.Add(10*time.Second), t0.Add(10*time.Second))
 		}
 	}
 	if ack, ok := l.Take("vehicles", key); !ok || !ack.Equal(t0.Add(10*time.Second)) {
@@ -46,7 +47,7 @@ func TestLedgerMissing(t *testing.T) {
 	l := NewLedger()
 	t0 := time.Unix(1700000000, 0)
 	for i := range 100 {
-		l.Record("users", fmt.Appendf(nil, `["rome", "%d"]`, i), t0.Add(time.Duration(i)*time.Millisecond))
+		l.Record("users", fmt.Appendf(nil, `["rome", "%d"]`, i), t0.Add(time.Duration(i)*time.Millisecond), t0.Add(time.Duration(i)*time.Millisecond))
 	}
 	for i := range 90 {
 		if _, ok := l.Take("users", fmt.Appendf(nil, `["rome", "%d"]`, i)); !ok {
@@ -71,7 +72,7 @@ func TestLedgerConcurrent(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range per {
-				l.Record("rides", fmt.Appendf(nil, `["boston", "%d-%d"]`, w, i), time.Now())
+				l.Record("rides", fmt.Appendf(nil, `["boston", "%d-%d"]`, w, i), time.Now(), time.Now())
 			}
 		})
 	}
@@ -154,7 +155,7 @@ func BenchmarkLedgerTake(b *testing.B) {
 				b.StopTimer()
 				for _, k := range keys {
 					for range acks {
-						l.Record("vehicles", k, now)
+						l.Record("vehicles", k, now, now)
 					}
 				}
 				b.StartTimer()
@@ -195,7 +196,7 @@ func benchLedgerMemory(b *testing.B, withCode bool) {
 				k.str("summer_ride_free_1x2y3z")
 			}
 			key := k.done()
-			l.Record("vehicles", key, now)
+			l.Record("vehicles", key, now, now)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -223,7 +224,7 @@ func TestLedgerTakeDoesNotAllocate(t *testing.T) {
 		const runs = 5
 		for range (runs + 1) * acks {
 			for _, k := range keys {
-				l.Record("t", k, time.Now())
+				l.Record("t", k, time.Now(), time.Now())
 			}
 		}
 		allocs := testing.AllocsPerRun(runs, func() {
@@ -242,14 +243,16 @@ func TestLedgerTakeDoesNotAllocate(t *testing.T) {
 }
 
 // TestLedgerEarlyArrival: the consumer may take a change before the writer's goroutine records
-// it; that write must not then count as outstanding (missing).
+// it; that write must not then count as outstanding (missing). An arrival from before the write
+// was sent is another change of the row and must not match it.
 func TestLedgerEarlyArrival(t *testing.T) {
 	l := NewLedger()
 	k := AppendKey(nil, "paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")
+	sent := time.Now()
 	if _, ok := l.Take("users", k); ok {
 		t.Fatal("Take found a write never recorded")
 	}
-	l.Record("users", k, time.Now())
+	l.Record("users", k, sent, time.Now())
 	if n := l.Outstanding(); n != 0 {
 		t.Fatalf("Outstanding = %d after an early arrival was recorded, want 0", n)
 	}
@@ -257,7 +260,7 @@ func TestLedgerEarlyArrival(t *testing.T) {
 		t.Fatalf("Written %d Early %d Unmatched %d, want 1 1 0", l.Written(), l.Early(), l.Unmatched())
 	}
 	// A second write of the same row is outstanding as usual.
-	l.Record("users", k, time.Now())
+	l.Record("users", k, time.Now(), time.Now())
 	if n := l.Outstanding(); n != 1 {
 		t.Fatalf("Outstanding = %d, want 1", n)
 	}
@@ -271,19 +274,77 @@ func TestLedgerEarlyArrival(t *testing.T) {
 	}
 }
 
+// TestLedgerStaleEarlyArrival: a change that arrived before a write was even sent cannot be that
+// write's change; the write stays outstanding (a missing change is not hidden) and the arrival
+// counts as unmatched.
+func TestLedgerStaleEarlyArrival(t *testing.T) {
+	l := NewLedger()
+	k := AppendKey(nil, "paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")
+	l.Take("users", k) // a change of the row no writer of this ledger made
+	l.Take("users", k) // and another
+	time.Sleep(time.Millisecond)
+	sent := time.Now()
+	l.Record("users", k, sent, sent.Add(time.Millisecond))
+	if l.Outstanding() != 1 || l.Unmatched() != 2 || l.Early() != 2 {
+		t.Fatalf("Outstanding %d Unmatched %d Early %d, want 1 2 2", l.Outstanding(), l.Unmatched(), l.Early())
+	}
+	// The stale arrivals are gone: a later early arrival matches the next write.
+	before := time.Now()
+	l.Take("users", k) // takes the outstanding write
+	l.Take("users", k) // early: the next write's change
+	l.Record("users", k, before, time.Now())
+	if l.Outstanding() != 0 || l.Unmatched() != 2 {
+		t.Fatalf("Outstanding %d Unmatched %d, want 0 2", l.Outstanding(), l.Unmatched())
+	}
+}
+
 // TestKeyOnlyLedger: with topic_name the consumer cannot name the table; a key-only ledger
 // still matches the write by its key.
 func TestKeyOnlyLedger(t *testing.T) {
 	l := NewKeyOnlyLedger()
 	k := AppendKey(nil, "paris", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")
-	l.Record("users", k, time.Now())
+	l.Record("users", k, time.Now(), time.Now())
 	if _, ok := l.Take("", k); !ok || l.Outstanding() != 0 || l.Early() != 0 {
 		t.Fatalf("key-only take: outstanding %d, early %d", l.Outstanding(), l.Early())
 	}
 	// A table-aware ledger would miss it: the reason the key-only one exists.
 	m := NewLedger()
-	m.Record("users", k, time.Now())
+	m.Record("users", k, time.Now(), time.Now())
 	if _, ok := m.Take("", k); ok {
 		t.Fatal("a table-aware ledger matched a row of an unknown table")
+	}
+}
+
+// TestLedgerTakeRecordedAndEachOutstanding: TakeRecorded forgets a miss (no early credit);
+// EachOutstanding lists every outstanding ack, a row changed twice twice, compact and full keys.
+func TestLedgerTakeRecordedAndEachOutstanding(t *testing.T) {
+	l := NewLedger()
+	code := AppendKey(nil, "night_free_ride_dg0unz89")
+	if _, ok := l.TakeRecorded("promo_codes", code); ok || l.Early() != 0 {
+		t.Fatalf("a miss of TakeRecorded: early %d, want 0 (forgotten)", l.Early())
+	}
+	l.Record("promo_codes", code, time.Unix(0, 10), time.Unix(0, 10))
+	if l.Outstanding() != 1 {
+		t.Fatal("the write was matched against a forgotten miss")
+	}
+	ride := AppendKey(nil, Cities[0], "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")
+	l.Record("rides", ride, time.Unix(0, 20), time.Unix(0, 20))
+	l.Record("rides", ride, time.Unix(0, 30), time.Unix(0, 30))
+	l.Record("users", AppendKey(nil, Cities[1], "3c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f"), time.Unix(0, 40), time.Unix(0, 40))
+	if ack, ok := l.TakeRecorded("users", AppendKey(nil, Cities[1], "3c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")); !ok || ack.UnixNano() != 40 {
+		t.Fatalf("TakeRecorded of a recorded write = %v, %v", ack, ok)
+	}
+	var got []string
+	l.EachOutstanding(func(table string, key []byte, ack time.Time) {
+		got = append(got, fmt.Sprintf("%s %s %d", table, key, ack.UnixNano()))
+	})
+	slices.Sort(got)
+	want := []string{
+		`promo_codes ["night_free_ride_dg0unz89"] 10`,
+		`rides ["new york", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f"] 20`,
+		`rides ["new york", "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f"] 30`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("EachOutstanding:\n%q\nwant\n%q", got, want)
 	}
 }

@@ -361,7 +361,8 @@ type opRunner struct {
 	ledger *Ledger
 	key    keyBuf
 	scan   [2]int64
-	cities []int // indexes into Cities to write to; nil = all
+	cities []int     // indexes into Cities to write to; nil = all
+	sent   time.Time // when the op being run was sent (see Ledger.Record)
 }
 
 // fallback returns the op to run instead of op when op has nothing to work on: endRide and
@@ -375,13 +376,14 @@ func (r *opRunner) fallback(op Op) Op {
 
 func (r *opRunner) record(table string, key []byte, ack time.Time) {
 	if r.ledger != nil {
-		r.ledger.Record(table, key, ack)
+		r.ledger.Record(table, key, r.sent, ack)
 	}
 }
 
 // run executes op once on c and records the rows it changed in the ledger. It returns the
 // number of rows changed.
 func (r *opRunner) run(ctx context.Context, c execer, op Op) (int, error) {
+	r.sent = time.Now()
 	rng := r.rng
 	var city int
 	if len(r.cities) > 0 {

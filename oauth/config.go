@@ -1,11 +1,13 @@
 package oauth
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -46,20 +48,27 @@ type Config struct {
 	// Timeout bounds one fetch end to end (DNS, connect, TLS, request, response body).
 	// Default DefaultTimeout (10 s).
 	Timeout time.Duration
-	// HTTPClient, when set, is the client the requests go through (e.g. one trusting a custom
-	// CA). It is not modified: Source wraps its Transport. If its CheckRedirect is nil, redirects
-	// are not followed (a redirected POST turns into a GET and loses its form), so a token URL
-	// that redirects fails with the redirect's Location in the error.
+	// HTTPClient, when set, is the client the requests go through. It is not modified: Source
+	// wraps its Transport. If its CheckRedirect is nil, redirects are not followed (a redirected
+	// POST turns into a GET and loses its form), so a token URL that redirects fails with the
+	// redirect's Location in the error.
 	HTTPClient *http.Client
+	// CAFile is a PEM file of the CA certificates trusted for an https token URL, instead of the
+	// system's roots (as curl's --cacert and librdkafka's ssl.ca.location do); "" keeps the
+	// system's roots. Read once, by New. With HTTPClient, its Transport must be nil or an
+	// *http.Transport (a clone gets the roots).
+	CAFile string
 	// MaxEvents bounds the per-fetch events kept in Stats.Events; later events are counted in
 	// Stats.DroppedEvents. Default DefaultMaxEvents (10 000).
 	MaxEvents int
+
+	rootCAs *x509.CertPool // CAFile's certificates, read by validate
 }
 
 // String describes c with the client secret redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("oauth.Config{TokenURL:%q ClientID:%q ClientSecret:%s Scopes:%q Audience:%q AuthStyle:%s Timeout:%s}",
-		c.TokenURL, c.ClientID, secretMark(c.ClientSecret), c.Scopes, c.Audience, authStyleName(c.AuthStyle), c.Timeout)
+	return fmt.Sprintf("oauth.Config{TokenURL:%q ClientID:%q ClientSecret:%s Scopes:%q Audience:%q AuthStyle:%s Timeout:%s CAFile:%q}",
+		c.TokenURL, c.ClientID, secretMark(c.ClientSecret), c.Scopes, c.Audience, authStyleName(c.AuthStyle), c.Timeout, c.CAFile)
 }
 
 // GoString is String, so %#v redacts the secret too.
@@ -75,6 +84,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("audience", c.Audience),
 		slog.String("auth_style", authStyleName(c.AuthStyle)),
 		slog.Duration("timeout", c.Timeout),
+		slog.String("ca_file", c.CAFile),
 	)
 }
 
@@ -154,6 +164,18 @@ func (c Config) validate() (Config, error) {
 			errs = append(errs, fmt.Errorf("endpoint parameter %q: set the client id and secret (and the auth style) instead", k))
 		}
 	}
+	if c.CAFile != "" {
+		pool, err := loadCAFile(c.CAFile)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.rootCAs = pool
+		if c.HTTPClient != nil && c.HTTPClient.Transport != nil {
+			if _, ok := c.HTTPClient.Transport.(*http.Transport); !ok {
+				errs = append(errs, fmt.Errorf("CA file %s: the HTTP client's transport is a %T, not an *http.Transport: set the roots there instead", c.CAFile, c.HTTPClient.Transport))
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("oauth client %q: %w", c.ClientID, errors.Join(errs...))
 	}
@@ -167,4 +189,17 @@ func (c Config) validate() (Config, error) {
 	}
 	c.EndpointParams = params
 	return c, nil
+}
+
+// loadCAFile reads a PEM file of CA certificates into a pool of its own (no system roots).
+func loadCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("CA file %s holds no PEM certificate: want the CA's certificate in PEM (-----BEGIN CERTIFICATE-----)", path)
+	}
+	return pool, nil
 }

@@ -11,6 +11,11 @@
 //
 // The package knows nothing about Kafka: consume hands the tokens to librdkafka.
 //
+// An https token URL is verified against the system's roots, or only against the CA
+// certificates of [Config.CAFile] when set (a profile's idp.ca_file; pgfeed's TokenCAFile). A
+// certificate that does not verify is a ClassNetwork failure of kind NetTLS whose error unwraps
+// to the crypto/x509 error and whose hint names the CA file.
+//
 //	src, err := oauth.New(oauth.Config{
 //		TokenURL:     "http://127.0.0.1:24444/oauth2/token",
 //		ClientID:     "cfbench-consumer",

@@ -274,8 +274,19 @@ func (s *Source) classifyNetwork(fe *FetchError, ctx context.Context, err error,
 		fe.Network = NetTLS
 		fe.Detail = msg
 		fe.Hint = "the token URL says https but the server speaks plain http"
-	case errors.As(err, &certErr), errors.As(err, &alertErr), errors.As(err, &recErr),
-		errors.As(err, &unknownAuth), errors.As(err, &hostErr), rec.inTLS():
+	case errors.As(err, &unknownAuth):
+		fe.Network = NetTLS
+		fe.Detail = msg
+		if s.cfg.CAFile != "" {
+			fe.Hint = fmt.Sprintf("the IdP's certificate is not signed by a CA in %s", s.cfg.CAFile)
+		} else {
+			fe.Hint = "the IdP's certificate is not signed by a CA this host trusts (the system's roots): give the client the CA's PEM file"
+		}
+	case errors.As(err, &hostErr):
+		fe.Network = NetTLS
+		fe.Detail = msg
+		fe.Hint = fmt.Sprintf("the IdP's certificate is not valid for %s: use a token URL with a host name the certificate names", hostErr.Host)
+	case errors.As(err, &certErr), errors.As(err, &alertErr), errors.As(err, &recErr), rec.inTLS():
 		fe.Network = NetTLS
 		fe.Detail = msg
 		fe.Hint = "check the token URL's scheme (http vs https) and the CA the client trusts"

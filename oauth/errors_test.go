@@ -115,7 +115,7 @@ func failureCases() []failureCase {
 			srv.StartTLS()
 			t.Cleanup(srv.Close)
 			return srv.URL + "/token", nil
-		}, class: ClassNetwork, network: NetTLS, want: []string{"certificate signed by unknown authority", "the CA the client trusts"}},
+		}, class: ClassNetwork, network: NetTLS, want: []string{"certificate signed by unknown authority", "not signed by a CA this host trusts"}},
 		{name: "https_to_http", start: func(t *testing.T) (string, *http.Client) {
 			srv := httptest.NewServer(tokenHandler(t))
 			t.Cleanup(srv.Close)

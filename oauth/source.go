@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -104,6 +105,14 @@ func New(cfg Config) (*Source, error) {
 	base := hc.Transport
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	if cfg.rootCAs != nil {
+		t := base.(*http.Transport).Clone() // validate checked the type
+		if t.TLSClientConfig == nil {
+			t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		t.TLSClientConfig.RootCAs = cfg.rootCAs
+		base = t
 	}
 	hc.Transport = &recordingTransport{base: base}
 	if hc.CheckRedirect == nil {

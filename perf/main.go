@@ -50,6 +50,7 @@ type options struct {
 	fidelity     time.Duration // production time of item 5
 	fidelityRate float64       // rows/s produced in item 5
 	props        propFlag      // extra librdkafka properties for cfbench's consumer
+	loops        string        // comma-separated loops of item 2: bare,bare+same,cfbench,java
 }
 
 // propFlag collects repeated -X key=value flags.
@@ -75,10 +76,11 @@ func run(ctx context.Context, args []string) error {
 	fs.Int64Var(&o.messages, "messages", 1_000_000, "messages in the pre-filled consume topic (6 partitions)")
 	fs.Int64Var(&o.bigN, "big-messages", 5_000_000, "messages in the second topic of the RSS comparison")
 	fs.IntVar(&o.keys, "keys", 100_000, "distinct row keys (vehicles) the pre-filled topics update in turn")
-	fs.IntVar(&o.rounds, "rounds", 3, "alternating rounds of the consume comparison")
+	fs.IntVar(&o.rounds, "rounds", 5, "alternating rounds of the consume comparison")
 	fs.StringVar(&o.only, "only", "decode,consume,load,rss,fidelity", "items to run, comma-separated")
 	fs.DurationVar(&o.fidelity, "fidelity-duration", 6*time.Second, "how long item 5 produces")
 	fs.Float64Var(&o.fidelityRate, "fidelity-rate", 5_000, "rows/s produced in item 5")
+	fs.StringVar(&o.loops, "loops", "bare,bare+same,cfbench,java", "loops item 2 compares, comma-separated (cfbench and at least one other)")
 	fs.Var(&o.props, "X", "librdkafka property key=value for cfbench's consumer in item 2 (repeat)")
 	if err := fs.Parse(args); err != nil {
 		return err

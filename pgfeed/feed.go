@@ -44,6 +44,11 @@ type Config struct {
 	// it into the token's aud claim only when asked). CockroachDB's sink URI has no such
 	// parameter, so it lives here. Optional.
 	TokenAudience string
+	// TokenCAFile is a PEM file of the CA certificates trusted for an https sasl_token_url,
+	// instead of the system's roots. CockroachDB fetches the sink's tokens with the node's system
+	// roots (the URI's ca_cert is for the brokers only) and its URI has no such parameter, so it
+	// lives here. Optional.
+	TokenCAFile string
 	// TopicPartitions, when > 0, makes pgfeed create missing topics with this many partitions
 	// (replication factor 1) through the producer's admin client. When 0, topics must exist or
 	// be auto-created by the broker, as with CockroachDB.
@@ -166,6 +171,7 @@ func New(cfg Config) (*Feed, error) {
 			ClientSecret: sink.ClientSecret,
 			Scopes:       sink.Scopes,
 			Audience:     cfg.TokenAudience,
+			CAFile:       cfg.TokenCAFile,
 		}
 		if _, err := oauth.New(oc); err != nil {
 			return nil, fmt.Errorf("pgfeed: OAuth settings from the sink URI: %w", err)

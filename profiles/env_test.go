@@ -25,6 +25,9 @@ func fakeEnv() map[string]string {
 		"CFBENCH_OKTA_DOMAIN":                 "dev-123456.okta.com",
 		"CFBENCH_CLIENT_SECRET":               "consumer-S3CRET-from-env",
 		"CFBENCH_PRODUCER_CLIENT_SECRET":      "producer-S3CRET-from-env",
+		"CFBENCH_TLS_KAFKA_BROKERS":           "127.0.0.1:29096",
+		"CFBENCH_TLS_TOKEN_URL":               "https://127.0.0.1:24446/oauth2/token",
+		"CFBENCH_TLS_CA_FILE":                 filepath.Join("testdata", "tls", "ca.pem"),
 	}
 }
 

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -21,7 +22,7 @@ func TestExamplesLoad(t *testing.T) {
 		}
 	}
 	want := []string{"local", "local-acks-all", "local-compression-zstd", "local-fetch-wait-high", "local-fetch-wait-low",
-		"local-flush-batched", "local-flush-immediate", "local-matrix-flush", "okta-staging"}
+		"local-flush-batched", "local-flush-immediate", "local-matrix-flush", "local-tls", "okta-staging"}
 	if !slices.Equal(names, want) {
 		t.Errorf("examples %v, want %v", names, want)
 	}
@@ -86,6 +87,17 @@ func TestExampleSettings(t *testing.T) {
 		l.IdP.TokenURL != "http://127.0.0.1:24444/oauth2/token" || l.Kafka.Brokers[0] != "127.0.0.1:29093" ||
 		l.Changefeed.Sink.ClientID != "cfbench-producer" || l.IdP.ClientID != "cfbench-consumer" {
 		t.Errorf("local: %+v", l)
+	}
+
+	// local-tls is local over the TLS instance: SASL_SSL and https, every client trusting the CA.
+	tl := get("local-tls")
+	ca := filepath.Join("testdata", "tls", "ca.pem")
+	if tl.Kafka.SecurityProtocol != SASLSSL || tl.Kafka.CAFile != ca || tl.IdP.CAFile != ca ||
+		tl.IdP.TokenURL != "https://127.0.0.1:24446/oauth2/token" || tl.Kafka.Brokers[0] != "127.0.0.1:29096" ||
+		!tl.Changefeed.Sink.TLSEnabled || tl.Changefeed.Sink.CAFile != ca || tl.Changefeed.Sink.TokenCAFile != ca ||
+		tl.Changefeed.Sink.TokenURL != tl.IdP.TokenURL || tl.Changefeed.Sink.Brokers[0] != "127.0.0.1:29096" ||
+		tl.Changefeed.Mode != ModePgfeed || tl.Workload.Rate != l.Workload.Rate {
+		t.Errorf("local-tls: %+v", tl)
 	}
 
 	o := get("okta-staging")

@@ -26,7 +26,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown key in database", "extends: local\ndatabase:\n  uri: x\n",
 			[]string{"staging.yaml:3: unknown key 'uri' in database (allowed: url, url_file, kind); did you mean 'url'?"}},
 		{"unknown key in idp", "extends: local\nidp:\n  client_secret: hunter2\n",
-			[]string{"staging.yaml:3: unknown key 'client_secret' in idp (allowed: token_url, client_id, client_secret_file, client_secret_env, scopes, audience, auth_style, timeout)"}},
+			[]string{"staging.yaml:3: unknown key 'client_secret' in idp (allowed: token_url, client_id, client_secret_file, client_secret_env, scopes, audience, auth_style, timeout, ca_file)"}},
 		{"unknown key in changefeed.options", "extends: local\nchangefeed:\n  options:\n    resolve: 1s\n",
 			[]string{"staging.yaml:4: unknown key 'resolve' in changefeed.options (allowed: updated, resolved, min_checkpoint_frequency, diff, mvcc_timestamp, key_in_value, topic_in_value); did you mean 'resolved'?"}},
 		{"unknown key in kafka_sink_config.Flush", "extends: local\nchangefeed:\n  kafka_sink_config:\n    Flush:\n      Frequncy: 1s\n",
@@ -112,6 +112,14 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`changefeed.tables[1]: unknown table "cars": cfbench writes movr's tables (allowed: users, vehicles, rides, vehicle_location_histories, promo_codes, user_promo_codes)`}},
 		{"SASL_SSL CA file missing", "extends: local\nkafka:\n  security_protocol: SASL_SSL\n  ca_file: testdata/nope.pem\n",
 			[]string{`staging.yaml:4: kafka.ca_file: stat testdata/nope.pem: no such file or directory`}},
+		{"SASL_SSL CA file not PEM", "extends: local\nkafka:\n  security_protocol: SASL_SSL\n  ca_file: testdata/secrets/consumer-client-secret\n",
+			[]string{`staging.yaml:4: kafka.ca_file: testdata/secrets/consumer-client-secret holds no PEM certificate (-----BEGIN CERTIFICATE-----): want the CA's certificate in PEM`}},
+		{"idp CA file not PEM", "extends: local\nidp:\n  token_url: https://127.0.0.1:24446/oauth2/token\n  ca_file: testdata/secrets/consumer-client-secret\n",
+			[]string{`staging.yaml:4: idp.ca_file: testdata/secrets/consumer-client-secret holds no PEM certificate`}},
+		{"idp CA file with http", "extends: local\nidp:\n  ca_file: testdata/tls/ca.pem\n",
+			[]string{`staging.yaml:3: idp.ca_file: only used with an https idp.token_url (it is http)`}},
+		{"sink token CA file outside pgfeed", "extends: okta-staging\nchangefeed:\n  sink:\n    token_ca_file: testdata/tls/ca.pem\n",
+			[]string{`staging.yaml:4: changefeed.sink.token_ca_file: only mode pgfeed uses it: CockroachDB fetches the sink's tokens trusting the node's system roots`}},
 
 		// Matrix.
 		{"bad matrix path", "extends: local\nmatrix:\n  changefeed.kafka_sink_config.Flush.Frequncy: [0s, 50ms]\n",

@@ -116,6 +116,10 @@ type IdP struct {
 	AuthStyle string `yaml:"auth_style" enum:"header|params"`
 	// Timeout bounds each token request; default 10s.
 	Timeout time.Duration `yaml:"timeout"`
+	// CAFile is a PEM file of the CA certificates trusted for an https token_url, instead of the
+	// system's roots (as kafka.ca_file replaces them for librdkafka, and curl's --cacert does);
+	// empty means the system's roots. Checked at Load: it must hold at least one certificate.
+	CAFile string `yaml:"ca_file" want:"a path to a PEM file"`
 
 	// ClientSecret is the secret read from ClientSecretFile or ClientSecretEnv.
 	ClientSecret Secret `yaml:"-"`
@@ -135,7 +139,7 @@ type Kafka struct {
 	// SecurityProtocol is SASL_SSL (default) or SASL_PLAINTEXT (librdkafka's security.protocol).
 	SecurityProtocol string `yaml:"security_protocol" enum:"SASL_PLAINTEXT|SASL_SSL"`
 	// CAFile is a PEM file of CA certificates for SASL_SSL (librdkafka's ssl.ca.location);
-	// empty means the system's roots.
+	// empty means the system's roots. Checked at Load: it must hold at least one certificate.
 	CAFile string `yaml:"ca_file" want:"a path to a PEM file"`
 	// Topics to consume. Default: derived from changefeed.tables and the sink's topic_prefix or
 	// topic_name (see ConsumeTopics).
@@ -148,8 +152,10 @@ type Kafka struct {
 	// (bootstrap.servers, security.protocol, sasl.*, ssl.ca.location, group.id,
 	// auto.offset.reset) are rejected, naming the profile key to use instead.
 	Consumer map[string]any `yaml:"consumer" want:"a map of librdkafka consumer properties"`
-	// GroupID is the consumer group (group.id); default "": the consumer picks a random
-	// "cfbench-consume-…" group that never joins and never commits.
+	// GroupID is the consumer group (group.id). Default "": a single worker assigns every
+	// partition itself under a random "cfbench-consume-…" group that never joins and never
+	// commits; the workers of one run (--worker i/n) join the group "cfbench-<run id>" unless
+	// this names another one.
 	GroupID string `yaml:"group_id"`
 }
 
@@ -242,7 +248,10 @@ type Sink struct {
 	TopicName string `yaml:"topic_name"`
 	// TLSEnabled is tls_enabled=true: SASL_SSL rather than SASL_PLAINTEXT.
 	TLSEnabled bool `yaml:"tls_enabled"`
-	// CAFile is a PEM file sent base64-encoded as ca_cert; empty for the system's roots.
+	// CAFile is a PEM file sent base64-encoded as the sink URI's ca_cert: the CA the changefeed
+	// trusts for the brokers' certificates (CockroachDB replaces its roots with it); empty for
+	// the system's roots. Needs tls_enabled. It is not used for token_url: CockroachDB's token
+	// requests trust the node's system roots (see TokenCAFile).
 	CAFile string `yaml:"ca_file" want:"a path to a PEM file"`
 	// SASLMechanism is OAUTHBEARER (default); "" is not allowed: cfbench measures OAuth.
 	SASLMechanism string `yaml:"sasl_mechanism" enum:"OAUTHBEARER"`
@@ -254,6 +263,11 @@ type Sink struct {
 	ClientSecretEnv string `yaml:"client_secret_env" want:"the name of an environment variable"`
 	// TokenURL is sasl_token_url.
 	TokenURL string `yaml:"token_url" want:"an http(s) URL of the token endpoint"`
+	// TokenCAFile is a PEM file of the CA certificates pgfeed trusts for an https token_url,
+	// instead of the system's roots; mode pgfeed only. CockroachDB fetches the sink's tokens with
+	// the node's system roots (ca_cert is for the brokers only), and its sink URI has no such
+	// parameter, so it lives outside the URI, like audience.
+	TokenCAFile string `yaml:"token_ca_file" want:"a path to a PEM file"`
 	// Scopes are sasl_scopes, one per scope.
 	Scopes []string `yaml:"scopes"`
 	// Audience is sent by pgfeed as the token request's audience parameter; mode pgfeed only

@@ -1,6 +1,8 @@
 package profiles
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/url"
@@ -137,12 +139,54 @@ func checkScopes(add addFunc, keyPath string, scopes []string) {
 	}
 }
 
+// checkCAFile checks that a CA file exists and holds at least one PEM certificate that parses.
 func checkCAFile(add addFunc, keyPath, f string) {
 	if f == "" {
 		return
 	}
 	if _, err := os.Stat(f); err != nil {
 		add(keyPath, "%v", err)
+		return
+	}
+	if err := parseCAFile(f); err != nil {
+		add(keyPath, "%v", err)
+	}
+}
+
+// parseCAFile reads a PEM file of CA certificates and reports why it cannot serve as one.
+func parseCAFile(f string) error {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for rest := b; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		if _, err := x509.ParseCertificate(blk.Bytes); err != nil {
+			return fmt.Errorf("%s: certificate %d does not parse: %v", f, n+1, err)
+		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("%s holds no PEM certificate (-----BEGIN CERTIFICATE-----): want the CA's certificate in PEM", f)
+	}
+	return nil
+}
+
+// checkHTTPSOnly refuses a CA file for a token URL that is not https.
+func checkHTTPSOnly(add addFunc, keyPath, caFile, tokenURL, urlKey string) {
+	if caFile == "" {
+		return
+	}
+	if u, err := url.Parse(tokenURL); err == nil && u.Scheme != "https" {
+		add(keyPath, "only used with an https %s (it is %s)", urlKey, u.Scheme)
 	}
 }
 
@@ -159,6 +203,8 @@ func (p *Profile) validateIdP(add addFunc) {
 	if idp.Timeout <= 0 {
 		add("idp.timeout", "want a duration > 0 such as 10s (the default)")
 	}
+	checkHTTPSOnly(add, "idp.ca_file", idp.CAFile, idp.TokenURL, "idp.token_url")
+	checkCAFile(add, "idp.ca_file", idp.CAFile)
 }
 
 func (p *Profile) validateKafka(add addFunc) {
@@ -265,6 +311,12 @@ func (p *Profile) validateChangefeed(add addFunc) {
 	}
 	if s.TopicName != "" && !topicRE.MatchString(s.TopicName) {
 		add("changefeed.sink.topic_name", "want a Kafka topic name (letters, digits, '.', '_', '-'), got %q", s.TopicName)
+	}
+	if s.TokenCAFile != "" && c.Mode != ModePgfeed {
+		add("changefeed.sink.token_ca_file", "only mode pgfeed uses it: CockroachDB fetches the sink's tokens trusting the node's system roots (install the IdP's CA there); remove it")
+	} else {
+		checkHTTPSOnly(add, "changefeed.sink.token_ca_file", s.TokenCAFile, s.TokenURL, "changefeed.sink.token_url")
+		checkCAFile(add, "changefeed.sink.token_ca_file", s.TokenCAFile)
 	}
 	if s.Audience != "" && c.Mode != ModePgfeed {
 		add("changefeed.sink.audience", "CockroachDB's sink URI has no audience parameter (Okta's default server sets aud itself); only mode pgfeed uses it: remove it")

@@ -21,7 +21,13 @@
 //     exact per-second percentiles after a merge;
 //   - "run.variant" (matrix variant label) and "run.repetition" (1-based), used by compare;
 //   - "run.measured_from" (RFC 3339): when the measured phase began;
-//   - "rates.bytes_per_s".
+//   - "rates.bytes_per_s";
+//   - for the workers of a group run (cfbench run --worker i/n, n > 1): "run.group",
+//     "run.run_id", "run.partitions" (the "topic[p]"s owned at the end),
+//     "delivery.unreconciled" (own writes on other workers' partitions, listed in the sidecar
+//     [SidecarName]), and after [Reconcile] "delivery.cross_worker" and
+//     "delivery.cross_worker_e2e_ack"; also "delivery.acked_after_receive" and
+//     "delivery.unexpected" (see [Delivery]).
 //
 // In "series" and "intervals", "t" is whole seconds from the start of the measured phase:
 // run.measured_from when present, else run.started. Merge and .hlog use it to place seconds on
@@ -42,7 +48,8 @@
 // [Compare] compares groups of repeated runs metric by metric, benchstat style: medians, change,
 // and the Mann-Whitney U test of golang.org/x/perf/benchmath ("~" when not significant); it
 // refuses runs whose run.config "workload" sections differ unless forced. [Merge] combines the
-// results of the workers of one run: histograms merge exactly, counts add.
+// results of the workers of one run: histograms merge exactly, counts add; [MergeFiles] also
+// reads the group workers' sidecars and [Reconcile]s delivery across workers.
 //
 // The package only reads results: it runs nothing and imports no other cfbench package.
 package report

@@ -56,6 +56,7 @@ func Merge(rs []*Result) (*Result, error) {
 
 	out := &Result{Schema: Schema, Run: first.Run}
 	out.Run.Config = first.Run.Config
+	out.Run.Partitions = nil // every worker's, below
 	out.Run.Worker = fmt.Sprintf("merged %d/%s", len(rs), total)
 	for _, r := range rs {
 		if !r.Run.Started.IsZero() && (out.Run.Started.IsZero() || r.Run.Started.Before(out.Run.Started)) {
@@ -129,6 +130,10 @@ func Merge(rs []*Result) (*Result, error) {
 		o.DecodeErrors += d.DecodeErrors
 		o.AckedAfterReceive += d.AckedAfterReceive
 		o.Unexpected += d.Unexpected
+		o.Unreconciled += d.Unreconciled
+		o.CrossWorker += d.CrossWorker
+		o.CrossWorkerE2EAck = o.CrossWorkerE2EAck || d.CrossWorkerE2EAck
+		out.Run.Partitions = append(out.Run.Partitions, r.Run.Partitions...)
 
 		t, ot := r.Token, &out.Token
 		ot.Fetches += t.Fetches
@@ -152,6 +157,7 @@ func Merge(rs []*Result) (*Result, error) {
 
 		out.Errors = append(out.Errors, r.Errors...)
 	}
+	sort.Strings(out.Run.Partitions)
 	sort.SliceStable(out.Token.Events, func(i, j int) bool { return out.Token.Events[i].At.Before(out.Token.Events[j].At) })
 	sort.SliceStable(out.Errors, func(i, j int) bool { return out.Errors[i].At.Before(out.Errors[j].At) })
 	return out, nil

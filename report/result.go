@@ -92,6 +92,13 @@ type Run struct {
 	// MeasuredFrom is when the measured phase (after the warm-up) started: the origin of the
 	// series' and intervals' T (cfbench extension, optional; when absent, Started is the origin).
 	MeasuredFrom time.Time `json:"measured_from,omitzero"`
+	// Group is the Kafka consumer group the workers of one run shared, and RunID the run they
+	// coordinated under (cfbench run --worker i/n, n > 1; cfbench extension, optional).
+	Group string `json:"group,omitempty"`
+	RunID string `json:"run_id,omitempty"`
+	// Partitions are the "topic[partition]"s the group assigned this worker at the end of the
+	// run (cfbench extension, optional).
+	Partitions []string `json:"partitions,omitempty"`
 	// Config is the effective profile with secrets redacted by the writer. Its "workload"
 	// section is what compare checks for sameness.
 	Config map[string]any `json:"config,omitempty"`
@@ -230,6 +237,17 @@ type Delivery struct {
 	// the tables, an ambiguous commit, or a changefeed replay with new timestamps (cfbench
 	// extension, optional).
 	Unexpected int64 `json:"unexpected,omitempty"`
+	// Unreconciled counts acknowledged writes of a worker of a group run that its own consumer
+	// did not receive: they went to partitions other workers own. Not missing: cfbench merge
+	// reconciles them with the other workers' sidecars (verify.tsv.gz) and turns each into
+	// received or missing (cfbench extension, optional; 0 after merge).
+	Unreconciled int64 `json:"unreconciled,omitempty"`
+	// CrossWorker counts writes one worker acknowledged and another received, matched by
+	// cfbench merge; CrossWorkerE2EAck is set when their e2e_ack (clock offsets applied) is in
+	// metrics.e2e_ack, otherwise e2e_ack covers same-worker matches only (cfbench extension,
+	// optional).
+	CrossWorker       int64 `json:"cross_worker,omitempty"`
+	CrossWorkerE2EAck bool  `json:"cross_worker_e2e_ack,omitempty"`
 }
 
 // Passed reports whether delivery met the changefeed guarantees: nothing missing, no per-key

@@ -86,6 +86,16 @@ func WriteText(w io.Writer, r *Result) error {
 		ew.printf("          acked after receive %d (no e2e_ack)  unexpected %d (written by no writer of this run)\n",
 			d.AckedAfterReceive, d.Unexpected)
 	}
+	if d.Unreconciled > 0 {
+		ew.printf("          unreconciled %d (on other workers' partitions: cfbench merge with their results settles them)\n", d.Unreconciled)
+	}
+	if d.CrossWorker > 0 {
+		how := "in e2e_ack"
+		if !d.CrossWorkerE2EAck {
+			how = "not in e2e_ack: clock offsets too uncertain"
+		}
+		ew.printf("          received across workers %d (%s)\n", d.CrossWorker, how)
+	}
 
 	tk := r.Token
 	ew.printf("token     fetches %d  failures %d  refreshes %d", tk.Fetches, tk.Failures, tk.Refreshes)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -16,7 +17,7 @@ import (
 )
 
 // TestRunBadInput runs `cfbench run` in-process with one wrong input at a time, each a profile
-// that extends local and overrides one field. Each must fail within seconds with one error that
+// that extends local (or local-tls, the stack's TLS instance) and overrides one field. Each must fail within seconds with one error that
 // names the input and says what to do, and with the exit code the README documents.
 func TestRunBadInput(t *testing.T) {
 	stacktest.Require(t)
@@ -31,10 +32,13 @@ func TestRunBadInput(t *testing.T) {
 		fmt.Fprint(w, "<!DOCTYPE html><html><body><h1>Sign in</h1><form>…</form></body></html>")
 	}))
 	defer html.Close()
+	// A CA that signed nothing the stack serves. The TLS cases need `stack up --tls`.
+	wrongCA := stacktest.WrongCA(t)
 
 	for _, tc := range []struct {
 		name    string
-		profile string   // YAML after "extends: local"
+		base    string   // the profile extended; default local
+		profile string   // YAML after "extends: <base>"
 		code    int      // exit code
 		want    []string // substrings of the error
 	}{
@@ -80,11 +84,43 @@ func TestRunBadInput(t *testing.T) {
 			code:    exitPreflight,
 			want:    []string{"database:", "127.0.0.1:1", "connection refused", "is the database running"},
 		},
+		{
+			name:    "idp-wrong-ca",
+			base:    "local-tls",
+			profile: "idp:\n  ca_file: " + wrongCA + "\n",
+			code:    exitPreflight,
+			want:    []string{"idp:", "https://", "certificate signed by unknown authority", "not signed by a CA in " + wrongCA, "set idp.ca_file"},
+		},
+		{
+			name:    "kafka-wrong-ca",
+			base:    "local-tls",
+			profile: "kafka:\n  ca_file: " + wrongCA + "\n",
+			code:    exitPreflight,
+			want:    []string{"kafka:", "TLS handshake with", "certificate signed by unknown authority", "set kafka.ca_file"},
+		},
+		{
+			name:    "sink-wrong-ca",
+			base:    "local-tls",
+			profile: "changefeed:\n  sink:\n    ca_file: " + wrongCA + "\n",
+			code:    exitPreflight,
+			want:    []string{"changefeed sink:", "TLS handshake with", "certificate signed by unknown authority", "set changefeed.sink.ca_file"},
+		},
+		{
+			name:    "sink-token-wrong-ca",
+			base:    "local-tls",
+			profile: "changefeed:\n  sink:\n    token_ca_file: " + wrongCA + "\n",
+			code:    exitPreflight,
+			want:    []string{"changefeed sink:", "token URL https://", "certificate signed by unknown authority", "set changefeed.sink.token_ca_file"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			base := cmp.Or(tc.base, "local")
+			if base == "local-tls" {
+				stacktest.RequireTLS(t)
+			}
 			tdir := t.TempDir()
 			profile := filepath.Join(tdir, "badinput.yaml")
-			if err := os.WriteFile(profile, []byte("# one wrong field\nextends: local\n"+tc.profile), 0o644); err != nil {
+			if err := os.WriteFile(profile, []byte("# one wrong field\nextends: "+base+"\n"+tc.profile), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -26,7 +26,7 @@ func newConsumeCmd() *cobra.Command {
 		topics, scopes, props                                    []string
 		duration, refreshWindow, clockOffset                     time.Duration
 		maxMessages                                              int64
-		tokenURL, clientID, secretFile, audience                 string
+		tokenURL, clientID, secretFile, audience, tokenCA        string
 		start, startTime, startOffsets                           string
 	)
 	cmd := &cobra.Command{
@@ -53,7 +53,8 @@ Examples:
     --audience cfbench-kafka --scope kafka
   cfbench consume ... --topics vehicles,rides --start time --start-time 2026-01-02T03:04:05Z
   cfbench consume ... --topics vehicles --start offsets --start-offsets vehicles:0=1200,vehicles:1=980
-  cfbench consume ... --security-protocol SASL_SSL -X ssl.ca.location=/etc/ca.pem -X fetch.wait.max.ms=10`,
+  cfbench consume ... --security-protocol SASL_SSL -X ssl.ca.location=/etc/ca.pem -X fetch.wait.max.ms=10
+  cfbench consume ... --token-url https://127.0.0.1:24446/oauth2/token --token-ca-file "$CFBENCH_TLS_CA_FILE"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			usage := func(format string, a ...any) error {
@@ -107,7 +108,7 @@ Examples:
 			if (startTime != "") != (start == "time") || (startOffsets != "") != (start == "offsets") {
 				return usage("--start-time goes with --start time, --start-offsets with --start offsets")
 			}
-			src, err := oauth.New(oauth.Config{TokenURL: tokenURL, ClientID: clientID, ClientSecret: secret, Scopes: scopes, Audience: audience})
+			src, err := oauth.New(oauth.Config{TokenURL: tokenURL, ClientID: clientID, ClientSecret: secret, Scopes: scopes, Audience: audience, CAFile: tokenCA})
 			if err != nil {
 				return &exitError{code: exitUsage, msg: "token options: " + err.Error(), err: err}
 			}
@@ -162,6 +163,7 @@ Examples:
 	f.StringVar(&clientID, "client-id", "", "OAuth client id")
 	f.StringVar(&secretFile, "client-secret-file", "", "file holding the OAuth client secret (else $"+clientSecretEnv+")")
 	f.StringVar(&audience, "audience", "", `"audience" parameter of the token request (Hydra needs it for the aud claim)`)
+	f.StringVar(&tokenCA, "token-ca-file", "", "PEM file of the CAs trusted for an https --token-url, instead of the system's roots (the profile's idp.ca_file)")
 	f.StringSliceVar(&scopes, "scope", nil, "OAuth scopes to request (repeat or comma-separate)")
 	f.StringVar(&securityProtocol, "security-protocol", "SASL_PLAINTEXT", "SASL_PLAINTEXT or SASL_SSL (librdkafka security.protocol)")
 	f.StringArrayVarP(&props, "property", "X", nil, "librdkafka property key=value, passed through verbatim (repeat)")

@@ -22,11 +22,11 @@ const sinkURIEnv = "CFBENCH_SINK_URI"
 
 func newPgfeedCmd() *cobra.Command {
 	var (
-		source, sink, sinkFile, with, audience, name string
-		tables                                       []string
-		partitions                                   int
-		cleanup, verbose                             bool
-		statsEvery                                   time.Duration
+		source, sink, sinkFile, with, audience, tokenCA, name string
+		tables                                                []string
+		partitions                                            int
+		cleanup, verbose                                      bool
+		statsEvery                                            time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "pgfeed --tables T[,T…] (--sink URI | --sink-file FILE | $" + sinkURIEnv + ") [--with OPTIONS]",
@@ -73,7 +73,7 @@ Example:
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			f, err := pgfeed.New(pgfeed.Config{
 				Source: source, Tables: tables, Sink: uri, With: with, Name: name,
-				TokenAudience: audience, TopicPartitions: partitions, Logger: log,
+				TokenAudience: audience, TokenCAFile: tokenCA, TopicPartitions: partitions, Logger: log,
 			})
 			if err != nil {
 				return &exitError{code: exitUsage, msg: err.Error(), err: err}
@@ -91,6 +91,7 @@ Example:
 	fl.StringVar(&sinkFile, "sink-file", "", "file holding the sink URI")
 	fl.StringVar(&with, "with", "", "CREATE CHANGEFEED WITH options, e.g. \"updated, resolved='1s', diff\"")
 	fl.StringVar(&audience, "token-audience", "", "audience requested with every token (Hydra needs it; not part of CockroachDB's URI)")
+	fl.StringVar(&tokenCA, "token-ca-file", "", "PEM file of the CAs trusted for an https sasl_token_url, instead of the system's roots (not part of CockroachDB's URI)")
 	fl.StringVar(&name, "name", pgfeed.DefaultName, "feed name: slot and publication pgfeed_<name>")
 	fl.IntVar(&partitions, "topic-partitions", 0, "create missing topics with this many partitions (0: they must exist or be auto-created)")
 	fl.BoolVar(&cleanup, "cleanup", false, "drop the replication slot and publication when stopping")

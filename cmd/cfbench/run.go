@@ -31,6 +31,7 @@ type runFlags struct {
 	rate        float64
 	concurrency int
 	worker      string
+	runID       string
 	logLevel    string
 	showSQL     bool
 	tokenLife   time.Duration
@@ -50,6 +51,12 @@ Phases: preflight (database, IdP token, Kafka accepts the token, topics) → con
 changefeed started (pgfeed in-process for the local profile; CREATE CHANGEFEED on CockroachDB) →
 warm-up (reported apart) → measurement → drain (writes stop; wait until every acknowledged write
 has been consumed, or the drain timeout) → teardown (a changefeed cfbench created is cancelled).
+
+With --worker i/n (n > 1) the n workers split the writes by city and join one consumer group
+(--run-id, the same for all); they wait for each other before writing, and each drains until
+the resolved timestamps of the partitions it owns pass the moment the last worker stopped
+writing. Each also writes <out>/verify.tsv.gz, which cfbench merge needs to settle delivery
+across workers.
 
 The result goes to <out>/result.json (default results/<profile>-<UTC time>/), with the run's log
 in <out>/run.log; the summary is printed at the end. Ctrl-C stops the writes, drains briefly,
@@ -75,7 +82,8 @@ Examples:
 	fl.DurationVar(&f.warmup, "warmup", -1, "warm-up before measuring, overrides workload.warmup (0 for none)")
 	fl.Float64Var(&f.rate, "rate", -1, "intended write rate in ops/s, overrides workload.rate (0 = as fast as possible)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "workers (database connections), overrides workload.concurrency")
-	fl.StringVar(&f.worker, "worker", "1/1", "this worker's place among n workers, i/n: writes are split by city; all workers share one changefeed (mode existing, or one separately started cfbench pgfeed in mode pgfeed)")
+	fl.StringVar(&f.worker, "worker", "1/1", "this worker's place among n workers, i/n: writes are split by city, all n join one consumer group (see --run-id) and share one changefeed (mode existing, or one separately started cfbench pgfeed in mode pgfeed)")
+	fl.StringVar(&f.runID, "run-id", "", "with --worker i/n, n > 1: the id every worker of the run shares (names the consumer group cfbench-<id> and the workers' rows in cfbench_workers); default $CFBENCH_RUN_ID, else kafka.group_id")
 	fl.StringVar(&f.logLevel, "log-level", "info", "run.log level: debug, info, warn or error")
 	fl.DurationVar(&f.tokenLife, "max-token-lifetime", 0, "treat consumer tokens as expiring after at most this long, so refreshes happen more often than the IdP's TTL (e.g. 10s)")
 	fl.BoolVar(&f.matrix, "matrix", false, "run every variant of the profile's matrix, interleaved across workload.repetitions, then compare them")
@@ -145,7 +153,7 @@ func runBench(cmd *cobra.Command, f runFlags) error {
 		}
 	}
 	opts := bench.Options{
-		Profile: p, OutDir: out, Worker: worker, Workers: workers,
+		Profile: p, OutDir: out, Worker: worker, Workers: workers, RunID: runIDOf(f.runID, os.Getenv),
 		Progress: progress, Terminal: tty, Log: log,
 		ToolVersion: version, GitCommit: commit(), MaxTokenLifetime: f.tokenLife,
 		Metrics: live,
@@ -260,6 +268,15 @@ func applyRunFlags(p *profiles.Profile, f runFlags) error {
 		return fmt.Errorf("profile %s with the flags given: %w", p.Name, err)
 	}
 	return nil
+}
+
+// runIDOf is the run id the workers of one run share: --run-id, else $CFBENCH_RUN_ID ("" when
+// neither is set: bench falls back to kafka.group_id).
+func runIDOf(flag string, getenv func(string) string) string {
+	if flag != "" {
+		return flag
+	}
+	return getenv("CFBENCH_RUN_ID")
 }
 
 func parseWorker(s string) (i, n int, err error) {

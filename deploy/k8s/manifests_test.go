@@ -33,8 +33,13 @@ type container struct {
 	Command []string `yaml:"command"`
 	Args    []string `yaml:"args"`
 	Env     []struct {
-		Name  string `yaml:"name"`
-		Value string `yaml:"value"`
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom *struct {
+			FieldRef *struct {
+				FieldPath string `yaml:"fieldPath"`
+			} `yaml:"fieldRef"`
+		} `yaml:"valueFrom"`
 	} `yaml:"env"`
 	Ports []struct {
 		Name          string `yaml:"name"`
@@ -151,8 +156,16 @@ func TestManifests(t *testing.T) {
 	c := s.Template.Spec.Containers[0]
 	cmd := strings.Join(append(append([]string{}, c.Command...), c.Args...), " ")
 	env := map[string]string{}
+	runID := ""
 	for _, e := range c.Env {
 		env[e.Name] = e.Value
+		if e.Name == "CFBENCH_RUN_ID" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+			runID = e.ValueFrom.FieldRef.FieldPath
+		}
+	}
+	// Every pod of one Job, and no other Job, must get the same run id: the Job's uid label.
+	if runID != "metadata.labels['batch.kubernetes.io/controller-uid']" {
+		t.Errorf("env CFBENCH_RUN_ID from %q, want the fieldRef metadata.labels['batch.kubernetes.io/controller-uid'] (shared by the Job's pods, unique per Job)", runID)
 	}
 	if w, err := strconv.Atoi(env["WORKERS"]); err != nil || w != n {
 		t.Errorf("env WORKERS = %q, want %d (= completions)", env["WORKERS"], n)
@@ -243,7 +256,10 @@ func TestManifests(t *testing.T) {
 		t.Errorf("changefeed.mode %s: several workers attach to one existing changefeed", p.Changefeed.Mode)
 	}
 	if p.Kafka.GroupID != "" {
-		t.Error("kafka.group_id is set: with several workers each consumes every partition")
+		t.Error("kafka.group_id is set: every run of the Job would share that group; leave it empty so the group is cfbench-<CFBENCH_RUN_ID>")
+	}
+	if p.Changefeed.Options.Resolved <= 0 {
+		t.Error("changefeed.options.resolved is off: the workers' drain fence needs resolved timestamps")
 	}
 
 	// Metrics: the port served is the one declared and annotated.

@@ -27,6 +27,12 @@ type Stack struct {
 	HydraAdminURL            string // CFBENCH_HYDRA_ADMIN_URL: Hydra's admin API
 	StateDir                 string // CFBENCH_STATE_DIR: the stack's state directory
 	StackScript              string // CFBENCH_STACK: path of deploy/local/stack
+
+	// The TLS instance (`stack up --tls`): the same clients and secrets, over SASL_SSL and https.
+	TLSKafkaBrokers      string // CFBENCH_TLS_KAFKA_BROKERS: the SASL_SSL/OAUTHBEARER listener
+	TLSKafkaAdminBrokers string // CFBENCH_TLS_KAFKA_ADMIN_BROKERS: its broker's PLAINTEXT listener
+	TLSTokenURL          string // CFBENCH_TLS_TOKEN_URL: Hydra's token endpoint over https
+	TLSCAFile            string // CFBENCH_TLS_CA_FILE: the local CA that signed both certificates
 }
 
 // Require returns the stack, or skips the test (fails it when CI=true) if the stack is not
@@ -52,6 +58,10 @@ func Require(t testing.TB) Stack {
 		HydraAdminURL:            os.Getenv("CFBENCH_HYDRA_ADMIN_URL"),
 		StateDir:                 os.Getenv("CFBENCH_STATE_DIR"),
 		StackScript:              os.Getenv("CFBENCH_STACK"),
+		TLSKafkaBrokers:          os.Getenv("CFBENCH_TLS_KAFKA_BROKERS"),
+		TLSKafkaAdminBrokers:     os.Getenv("CFBENCH_TLS_KAFKA_ADMIN_BROKERS"),
+		TLSTokenURL:              os.Getenv("CFBENCH_TLS_TOKEN_URL"),
+		TLSCAFile:                os.Getenv("CFBENCH_TLS_CA_FILE"),
 	}
 	for name, v := range map[string]string{
 		"CFBENCH_PG_URL": s.PGURL, "CFBENCH_KAFKA_BROKERS": s.KafkaBrokers,
@@ -63,6 +73,20 @@ func Require(t testing.TB) Stack {
 		if v == "" {
 			t.Fatalf("%s is empty: eval \"$(deploy/local/stack env)\" first", name)
 		}
+	}
+	return s
+}
+
+// RequireTLS is Require for tests of the TLS instance (`deploy/local/stack up --tls`, which
+// `make test` starts): it fails the test when the instance's coordinates or CA are missing.
+func RequireTLS(t testing.TB) Stack {
+	t.Helper()
+	s := Require(t)
+	if s.TLSKafkaBrokers == "" || s.TLSTokenURL == "" || s.TLSCAFile == "" || s.TLSKafkaAdminBrokers == "" {
+		t.Fatal("CFBENCH_TLS_* is empty: eval \"$(deploy/local/stack env)\" first")
+	}
+	if _, err := os.Stat(s.TLSCAFile); err != nil {
+		t.Fatalf("the local CA is missing (%v): start the TLS instance with `deploy/local/stack up --tls`", err)
 	}
 	return s
 }

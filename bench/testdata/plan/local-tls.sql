@@ -1,0 +1,4 @@
+-- profile local-tls (changefeed.mode pgfeed)
+-- WITH updated, resolved='1s', min_checkpoint_frequency='1s'
+-- topics users, vehicles, rides, vehicle_location_histories, promo_codes, user_promo_codes
+-- sink kafka://127.0.0.1:29096?ca_cert=redacted&sasl_client_id=cfbench-producer&sasl_client_secret=redacted&sasl_enabled=true&sasl_mechanism=OAUTHBEARER&sasl_scopes=kafka&sasl_token_url=https%3A%2F%2F127.0.0.1%3A24446%2Foauth2%2Ftoken&tls_enabled=true
