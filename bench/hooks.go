@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/cfbench/cfbench/pgfeed"
 )
 
 // Hooks let tests inject faults at known points of a run; all are optional and run on their own
@@ -21,25 +23,26 @@ type Control struct{ r *runner }
 // ErrNoFeed is returned by RestartChangefeed when the run has no in-process pgfeed.
 var ErrNoFeed = errors.New("this run has no in-process pgfeed (changefeed.mode is not pgfeed)")
 
-// StopChangefeed stops the in-process pgfeed as if its process had died: no clean-up, the
-// replication slot stays where Kafka acknowledgements left it.
+// StopChangefeed stops the in-process pgfeed as if its process had died: nothing in flight is
+// flushed and no final position is confirmed, so the replication slot stays where the last
+// standby status left it and StartChangefeed replays what came after (as duplicates).
 func (c *Control) StopChangefeed() error {
 	if !c.r.hasFeed() {
 		return ErrNoFeed
 	}
-	c.r.stopFeed()
+	c.r.stopFeed(pgfeed.ErrAbandoned)
 	c.r.log.Warn("fault: pgfeed stopped")
 	return nil
 }
 
-// StartChangefeed starts a new in-process pgfeed on the same replication slot, which resumes
+// StartChangefeed runs the in-process pgfeed again on the same replication slot, which resumes
 // where the slot's confirmed position is (duplicates possible, loss not). A running feed is
-// stopped first: the slot takes one reader at a time.
+// stopped first (cleanly): the slot takes one reader at a time.
 func (c *Control) StartChangefeed() error {
 	if !c.r.hasFeed() {
 		return ErrNoFeed
 	}
-	c.r.stopFeed()
+	c.r.stopFeed(nil)
 	c.r.log.Warn("fault: pgfeed restarted")
 	return c.r.startFeed()
 }

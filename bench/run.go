@@ -127,7 +127,7 @@ type runner struct {
 	feed       *pgfeed.Feed
 	feedCfg    pgfeed.Config
 	feedMu     sync.Mutex
-	feedCancel context.CancelFunc
+	feedCancel context.CancelCauseFunc
 	feedDone   chan struct{}
 	jobID      int64 // changefeed job cfbench created (mode create); 0 otherwise
 
@@ -463,15 +463,21 @@ func (r *runner) startChangefeed(ctx context.Context) error {
 	return nil
 }
 
-// startFeed creates the in-process pgfeed from r.feedCfg and runs it in the background until
-// the run's background context ends or stopFeed is called. A restarted feed resumes from the
-// same replication slot.
+// startFeed runs the in-process pgfeed in the background until the run's background context
+// ends or stopFeed is called; the first call creates it from r.feedCfg. A restarted feed is the
+// same pgfeed.Feed run again: it resumes from its replication slot and gives what it replays the
+// timestamps it had (duplicates, as after a CockroachDB changefeed restart).
 func (r *runner) startFeed() error {
-	feed, err := pgfeed.New(r.feedCfg)
-	if err != nil {
-		return fmt.Errorf("pgfeed: %w", err)
+	r.feedMu.Lock()
+	feed := r.feed
+	r.feedMu.Unlock()
+	if feed == nil {
+		var err error
+		if feed, err = pgfeed.New(r.feedCfg); err != nil {
+			return fmt.Errorf("pgfeed: %w", err)
+		}
 	}
-	ctx, cancel := context.WithCancel(r.bgCtx)
+	ctx, cancel := context.WithCancelCause(r.bgCtx)
 	done := make(chan struct{})
 	r.feedMu.Lock()
 	r.feed, r.feedCancel, r.feedDone = feed, cancel, done
@@ -526,12 +532,14 @@ func (r *runner) hasFeed() bool {
 }
 
 // stopFeed cancels the running pgfeed without cleaning up its slot, and waits for it to stop.
-func (r *runner) stopFeed() {
+// cause nil stops it cleanly (what was produced is flushed and confirmed); pgfeed.ErrAbandoned
+// stops it as a crash would.
+func (r *runner) stopFeed(cause error) {
 	r.feedMu.Lock()
 	cancel, done := r.feedCancel, r.feedDone
 	r.feedMu.Unlock()
 	if cancel != nil {
-		cancel()
+		cancel(cause)
 		<-done
 	}
 }

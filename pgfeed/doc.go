@@ -49,15 +49,23 @@
 //
 // The standby status (flush LSN) only moves past a transaction once Kafka has acknowledged all
 // its messages, so WAL is released as delivery progresses and a restarted Feed resumes from its
-// slot: duplicates are possible, loss is not. Each Run starts its HLC floor at the server's
-// clock, so transactions sent again after a restart are stamped above any resolved timestamp
-// an earlier Run published.
+// slot: duplicates are possible, loss is not.
 //
-// Note: persisting the last resolved timestamp (e.g. in a table) would let replayed
-// transactions keep their original commit times after a restart; it was left out to keep
-// pgfeed from writing to the source database. The cost: a replayed transaction's `updated` is
-// the restart time.
+// A Feed remembers where its last Run left off: the larger of the last resolved timestamp it
+// published and the HLC of the last transaction it confirmed to PostgreSQL. Before publishing a
+// resolved timestamp T it confirms every transaction at or below T, so the transactions a later
+// Run replays all lie above T; starting that Run's HLC floor at the remembered point gives each
+// of them the HLC it had before (the assignment depends only on the floor, the previous HLC and
+// the commit times), and a consumer counts them as duplicates, exactly as after a CockroachDB
+// changefeed restarts from its persisted high-water mark. This is what happens when Run returns
+// after an error (the database restarted) and Run is called again, as cfbench run does.
 //
+// Note: a new Feed (a new process) does not know what an earlier one published; its first Run
+// starts its floor at the server's clock, which keeps it above any resolved timestamp published
+// before, but stamps replayed transactions anew (a consumer then sees them as new changes).
+// Persisting the remembered point (e.g. in a table) was left out to keep pgfeed from writing to
+// the source database.
+
 // # Differences from CockroachDB
 //
 // No initial scan (only changes after the slot was created); wrapped JSON envelope only;

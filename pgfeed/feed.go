@@ -80,6 +80,10 @@ type Feed struct {
 
 	running atomic.Bool
 	failure atomic.Pointer[error]
+	// resume is the HLC floor the next Run starts from: the larger of the last resolved
+	// timestamp published and the HLC of the last transaction confirmed to PostgreSQL. Only
+	// Run reads and writes it (one Run at a time).
+	resume HLC
 
 	rows          atomic.Int64
 	messages      atomic.Int64

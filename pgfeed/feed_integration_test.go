@@ -488,6 +488,74 @@ func TestRestartLosesNothing(t *testing.T) {
 	t.Logf("%d keys written; first run delivered %d messages, second %d", want, before.Messages, f2.Stats().Messages)
 }
 
+// TestRunAgainReplaysAsDuplicates abandons a Run as a crash would (ErrAbandoned: no final
+// flush or standby status), with no status sent since the rows were written, then runs the same
+// Feed again: every row is replayed from the slot, and each replay must carry the timestamp it
+// had, so a consumer counts it as a duplicate (as after a CockroachDB changefeed restart), not as
+// a new change.
+func TestRunAgainReplaysAsDuplicates(t *testing.T) {
+	it := newITest(t, "dup")
+	f, err := New(Config{
+		Source: it.st.PGURL, Tables: []string{it.id + "_rides"}, Sink: it.sinkURI(""), With: "updated",
+		Name: it.id, TokenAudience: it.st.Audience, TopicPartitions: 2,
+		StatusInterval: time.Hour, // no standby status after the first: nothing gets confirmed
+		Logger:         slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows = 20
+	written := false
+	runUntil := func(want int64) {
+		t.Helper()
+		ctx, cancel := context.WithCancelCause(context.Background())
+		done := make(chan error, 1)
+		from := f.Stats().Messages
+		go func() { done <- f.Run(ctx) }()
+		deadline := time.Now().Add(30 * time.Second)
+		for f.Stats().Messages-from < want {
+			if time.Now().After(deadline) {
+				cancel(nil)
+				t.Fatalf("%d of %d messages acknowledged after 30s: %v", f.Stats().Messages-from, want, <-done)
+			}
+			if from == 0 && f.Stats().Messages == 0 {
+				// First Run: write once the slot streams.
+				var active bool
+				if err := it.pool.QueryRow(context.Background(), `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, f.SlotName()).Scan(&active); err == nil && active && !written {
+					for i := range rows {
+						it.exec(`INSERT INTO `+it.id+`_rides (id, city, revenue) VALUES (gen_random_uuid(), $1, $2)`, "paris", i)
+					}
+					written = true
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel(ErrAbandoned)
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+	runUntil(rows)
+	runUntil(rows) // the same rows again, from the slot
+
+	byKey := map[string][]string{}
+	it.consumeUntil([]string{it.prefix + it.id + "_rides"}, 30*time.Second, func(ms []msg) bool {
+		clear(byKey)
+		for _, m := range ms {
+			byKey[m.key] = append(byKey[m.key], m.value)
+		}
+		return len(ms) >= 2*rows
+	})
+	if len(byKey) != rows {
+		t.Fatalf("%d keys, want %d", len(byKey), rows)
+	}
+	for k, vs := range byKey {
+		if len(vs) != 2 || vs[0] != vs[1] {
+			t.Errorf("key %s: messages %q, want the same message twice (the replay keeps its updated timestamp)", k, vs)
+		}
+	}
+}
+
 // BenchmarkEndToEnd measures the rate pgfeed sustains on the local stack: rows inserted in
 // transactions of 500 (INSERT … SELECT generate_series), decoded by the walsender, encoded,
 // produced with OAUTHBEARER over SASL_PLAINTEXT and acknowledged by Kafka (3 partitions,

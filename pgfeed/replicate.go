@@ -182,18 +182,26 @@ type stream struct {
 	floor        HLC    // every later transaction gets an HLC above this (last resolved)
 	lastAcked    HLC    // HLC of the latest transaction whose messages were all acknowledged
 	flush        uint64 // end LSN of that transaction (or an idle keepalive's WAL end)
+	confirmed    HLC    // lastAcked when the latest standby status (flush) was sent
 	serverTimeNs int64  // the server's clock in the latest keepalive / XLogData
 	lastResolved HLC
 
 	key, val, res []byte
 }
 
+// ErrAbandoned, as the cause of the cancellation of Run's context (context.WithCancelCause),
+// makes Run stop the way a crash would: what is in flight is not flushed and no final standby
+// status is sent, so the next Run replays every transaction after the last status sent. Fault
+// injection uses it.
+var ErrAbandoned = errors.New("pgfeed: abandoned")
+
 // Run streams changes until ctx is done (then it returns nil) or an error occurs. Before
 // streaming it creates what is missing (publication, slot, REPLICA IDENTITY FULL, topics when
 // Config.TopicPartitions > 0). The slot's confirmed position only advances past a transaction
 // once Kafka has acknowledged all its messages, so after a crash or cancel, Run resumes from
 // the slot and loses nothing (transactions after the last confirmed position are sent again:
-// duplicates are possible, loss is not).
+// duplicates are possible, loss is not). A later Run of the same Feed gives the transactions it
+// sends again the HLCs they had (see the package doc), so a consumer sees them as duplicates.
 func (f *Feed) Run(ctx context.Context) error {
 	if !f.running.CompareAndSwap(false, true) {
 		return errors.New("pgfeed: Run is already running")
@@ -217,12 +225,17 @@ func (f *Feed) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Resolved timestamps published by an earlier Run are not stored anywhere, but each was at
-	// most the server's clock when published; starting the HLC floor at the server's clock now
-	// keeps every message of this Run above them.
-	var nowNs int64
-	if err := db.QueryRow(ctx, `SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 * 1000`).Scan(&nowNs); err != nil {
-		return fmt.Errorf("reading the server clock: %w", err)
+	// The HLC floor of this Run (see resume): where this Feed's previous Run left off, or, on
+	// a Feed's first Run, the server's clock. Resolved timestamps published by another process
+	// are not stored anywhere, but each was at most the server's clock when published, so
+	// starting there keeps every message of this Run above them.
+	floor := f.resume
+	if floor == (HLC{}) {
+		var nowNs int64
+		if err := db.QueryRow(ctx, `SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 * 1000`).Scan(&nowNs); err != nil {
+			return fmt.Errorf("reading the server clock: %w", err)
+		}
+		floor = HLC{WallTime: nowNs}
 	}
 
 	prod, err := kafka.NewProducer(&f.kconf)
@@ -291,15 +304,20 @@ func (f *Feed) run(ctx context.Context) error {
 	s := &stream{
 		f: f, conn: conn, prod: prod, enc: NewEncoder(f.env), metas: metas, parts: parts,
 		rels:  make(map[uint32]*relState),
-		floor: HLC{WallTime: nowNs},
+		floor: floor, confirmed: floor,
 	}
 	s.last = s.floor
 	err = s.loop(ctx)
-	// Drain what is in flight so the final status update confirms as much as possible.
-	if ctx.Err() != nil {
+	// Drain what is in flight so the final status update confirms as much as possible; a
+	// Run abandoned like a crash (ErrAbandoned) leaves everything unconfirmed as it is.
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrAbandoned) {
 		prod.Flush(5000)
 		s.advance()
 		_ = s.sendStatus(false)
+	}
+	f.resume = s.lastResolved
+	if f.resume.Less(s.confirmed) {
+		f.resume = s.confirmed
 	}
 	return err
 }
@@ -475,6 +493,7 @@ func (s *stream) advance() {
 	s.f.flushLSN.Store(s.flush)
 }
 
+// sendStatus confirms the flush LSN to PostgreSQL: the slot's next reader starts after it.
 func (s *stream) sendStatus(reply bool) error {
 	lsn := pglogrepl.LSN(s.flush)
 	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), s.conn, pglogrepl.StandbyStatusUpdate{
@@ -482,6 +501,9 @@ func (s *stream) sendStatus(reply bool) error {
 	})
 	if err != nil {
 		return fmt.Errorf("sending standby status: %w", err)
+	}
+	if s.confirmed.Less(s.lastAcked) {
+		s.confirmed = s.lastAcked
 	}
 	return nil
 }
@@ -780,6 +802,11 @@ func (s *stream) resolve(ctx context.Context) error {
 	}
 	if !s.lastResolved.Less(t) {
 		return nil
+	}
+	// Confirm every transaction at or below t first (see resume): a later Run then replays
+	// only transactions above t, with the HLCs they had.
+	if err := s.sendStatus(false); err != nil {
+		return err
 	}
 	if s.floor.Less(t) {
 		s.floor = t
