@@ -2,23 +2,19 @@ package oauth
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/cfbench/cfbench/internal/stacktest"
 )
 
 // writePEM writes certificates as a PEM file in a test directory and returns its path.
@@ -35,25 +31,6 @@ func writePEM(t *testing.T, name string, certs ...[]byte) string {
 	return p
 }
 
-// selfSignedCA returns the DER of a CA certificate that signed nothing the tests serve.
-func selfSignedCA(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "some other CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
-}
-
 // TestCAFile: Config.CAFile replaces the system's roots for an https token URL; a CA file that
 // did not sign the IdP's certificate is a TLS failure naming the file; a file without a
 // certificate is refused by New.
@@ -64,7 +41,7 @@ func TestCAFile(t *testing.T) {
 	t.Cleanup(srv.Close)
 	// httptest's certificate is self-signed: it is its own CA.
 	right := writePEM(t, "right.pem", srv.Certificate().Raw)
-	wrong := writePEM(t, "wrong.pem", selfSignedCA(t))
+	wrong := stacktest.WrongCA(t)
 	notPEM := filepath.Join(t.TempDir(), "not.pem")
 	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
 		t.Fatal(err)
