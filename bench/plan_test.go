@@ -2,7 +2,6 @@ package bench
 
 import (
 	"encoding/base64"
-	"flag"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -10,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/cfbench/cfbench/profiles"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/cfbench/cfbench/internal/golden"
+)
 
 // planEnv is a fake environment with every variable the embedded examples read; the secret
 // files hold known secrets so the test can check they never reach the display form.
@@ -83,19 +82,7 @@ func TestPlanGolden(t *testing.T) {
 				}
 			}
 			path := filepath.Join("testdata", "plan", ex.Name+".sql")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./bench -run TestPlanGolden -update)", err)
-			}
-			if got != string(want) {
-				_ = os.WriteFile(path+".got", []byte(got), 0o644)
-				t.Errorf("plan differs from %s (got written to %s.got):\n%s", path, path, got)
-			}
+			golden.Check(t, path, []byte(got))
 		})
 	}
 }

@@ -1,37 +1,14 @@
 package changefeed
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cfbench/cfbench/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name; -update rewrites it. On a mismatch it writes
-// testdata/name.got next to it for diffing.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != got {
-		_ = os.WriteFile(path+".got", []byte(got), 0o644)
-		t.Fatalf("%s differs from golden file (got written to %s.got):\n got:\n%s\nwant:\n%s", path, path, got, want)
-	}
-}
 
 // testSink is the sink of the local profile: Hydra client credentials against the
 // OAUTHBEARER listener.
@@ -101,8 +78,10 @@ func TestStatementsGolden(t *testing.T) {
 		{"show_changefeed_job", showChangefeedJob(1084922957081444353)},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			golden(t, tc.file+".sql", render(tc.stmt))
-			golden(t, tc.file+".display.sql", display(tc.stmt))
+			if !golden.Check(t, filepath.Join("testdata", tc.file+".sql"), []byte(render(tc.stmt))) ||
+				!golden.Check(t, filepath.Join("testdata", tc.file+".display.sql"), []byte(display(tc.stmt))) {
+				t.FailNow()
+			}
 			for name, shown := range map[string]string{
 				"Display": tc.stmt.Display, "String": tc.stmt.String(), "%v": fmt.Sprintf("%v", tc.stmt), "%+v": fmt.Sprintf("%+v", tc.stmt),
 			} {

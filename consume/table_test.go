@@ -2,15 +2,13 @@ package consume
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	"github.com/cfbench/cfbench/internal/golden"
+)
 
 func TestSig3(t *testing.T) {
 	for in, want := range map[float64]string{0: "0", 0.012345: "0.0123", 1.2345: "1.23", 12.345: "12.3", 123.45: "123", 12345.6: "12346", -1.5: "-1.50"} {
@@ -49,18 +47,5 @@ func TestTableGolden(t *testing.T) {
 	if n := strings.Count(b.String(), "events/s"); n != 2 {
 		t.Errorf("header printed %d times for %d rows, want 2", n, len(got))
 	}
-	golden := filepath.Join("testdata", "table.golden")
-	if *update {
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(b.Bytes(), want) {
-		_ = os.WriteFile(golden+".got", b.Bytes(), 0o644)
-		t.Errorf("output differs from %s; see %s.got", golden, golden)
-	}
+	golden.Check(t, filepath.Join("testdata", "table.golden"), b.Bytes())
 }

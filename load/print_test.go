@@ -2,14 +2,12 @@ package load
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/cfbench/cfbench/internal/golden"
+)
 
 func fixedStats() *Stats {
 	st := &Stats{
@@ -45,21 +43,7 @@ func TestPrinterGolden(t *testing.T) {
 		p.Tick(st)
 	}
 	p.Summary(st)
-	golden := filepath.Join("testdata", "printer.golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(b.Bytes(), want) {
-		_ = os.WriteFile(golden+".got", b.Bytes(), 0o644)
-		t.Fatalf("output differs from %s; see %s.got", golden, golden)
+	if !golden.Check(t, filepath.Join("testdata", "printer.golden"), b.Bytes()) {
+		t.FailNow()
 	}
 }

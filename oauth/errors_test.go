@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -13,16 +12,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata golden files")
+	"github.com/cfbench/cfbench/internal/golden"
+)
 
 type failureCase struct {
 	name    string
@@ -145,7 +143,7 @@ func failureCases() []failureCase {
 // TestFetchFailures runs every failure class against a loopback IdP and checks the class, the
 // fields, the message (against testdata/errors.golden) and the bookkeeping.
 func TestFetchFailures(t *testing.T) {
-	var golden bytes.Buffer
+	var out bytes.Buffer
 	for _, tc := range failureCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			tokenURL, client := "", (*http.Client)(nil)
@@ -192,10 +190,10 @@ func TestFetchFailures(t *testing.T) {
 				st.Events[0].Class != tc.class || st.Events[0].Error != msg {
 				t.Errorf("stats after a failure: %+v", st)
 			}
-			fmt.Fprintf(&golden, "%s: %s\n", tc.name, normalize(msg, tokenURL))
+			fmt.Fprintf(&out, "%s: %s\n", tc.name, normalize(msg, tokenURL))
 		})
 	}
-	checkGolden(t, "errors.golden", golden.Bytes())
+	golden.Check(t, filepath.Join("testdata", "errors.golden"), out.Bytes())
 }
 
 // normalize replaces the test servers' random addresses so messages can be compared.
@@ -204,25 +202,6 @@ func normalize(msg, tokenURL string) string {
 	msg = strings.ReplaceAll(msg, u, "TOKEN_URL")
 	host := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://"), "/token")
 	return strings.ReplaceAll(msg, host, "IDP")
-}
-
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		_ = os.WriteFile(path+".got", got, 0o644)
-		t.Errorf("messages differ from %s; see %s.got (go test -update to accept)", path, path)
-	}
 }
 
 // TestSecretNeverLeaks runs IdPs that echo the whole request (Authorization header and form)

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -16,9 +14,9 @@ import (
 
 	"github.com/cfbench/cfbench/consume"
 	"github.com/cockroachdb/apd/v3"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	"github.com/cfbench/cfbench/internal/golden"
+)
 
 // apdString is CockroachDB's jsonNumber.Format: apd's String, quoted when not finite.
 func apdString(d *apd.Decimal) string {
@@ -259,7 +257,9 @@ func TestEnvelopeGolden(t *testing.T) {
 			out.WriteString(o.name + " " + ev.name + "\n  key:   " + string(key) + "\n  value: " + string(val) + "\n")
 		}
 	}
-	golden(t, "envelope.golden", out.Bytes())
+	if !golden.Check(t, filepath.Join("testdata", "envelope.golden"), out.Bytes()) {
+		t.FailNow()
+	}
 }
 
 func firstNonNil(a, b []Datum) []Datum {
@@ -267,25 +267,6 @@ func firstNonNil(a, b []Datum) []Datum {
 		return a
 	}
 	return b
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		_ = os.WriteFile(path+".got", got, 0o644)
-		t.Fatalf("%s differs from golden; wrote %s.got", name, path)
-	}
 }
 
 // FuzzJSONFormat checks that re-printing a JSON document as CockroachDB does keeps its

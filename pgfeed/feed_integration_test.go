@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"github.com/cfbench/cfbench/internal/stacktest"
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cfbench/cfbench/internal/golden"
 )
 
 // itest is one integration test's environment: its own tables, topics, slot and publication
@@ -281,7 +284,9 @@ func TestGoldenMessages(t *testing.T) {
 				val := hlcRE.ReplaceAllString(m.value, `"$1": "<HLC>"`)
 				fmt.Fprintf(&b, "%s\n  key:   %s\n  value: %s\n", strings.TrimPrefix(m.topic, it.prefix+it.id), m.key, strings.ReplaceAll(val, it.id, "<T>"))
 			}
-			golden(t, "messages_"+tc.name+".golden", []byte(b.String()))
+			if !golden.Check(t, filepath.Join("testdata", "messages_"+tc.name+".golden"), []byte(b.String())) {
+				t.FailNow()
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package pgfeed
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/cfbench/cfbench/load"
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cfbench/cfbench/internal/golden"
 )
 
 // TestGoldenMovr creates the real movr schema (load.Init, in a schema of its own), then
@@ -122,5 +125,7 @@ func TestGoldenMovr(t *testing.T) {
 		val := hlcRE.ReplaceAllString(m.value, `"$1": "<HLC>"`)
 		fmt.Fprintf(&b, "%s\n  key:   %s\n  value: %s\n", table, m.key, strings.ReplaceAll(val, schema, "<S>"))
 	}
-	golden(t, "movr.golden", []byte(b.String()))
+	if !golden.Check(t, filepath.Join("testdata", "movr.golden"), []byte(b.String())) {
+		t.FailNow()
+	}
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/cfbench/cfbench/internal/golden"
 )
 
 func TestWriteTextGolden(t *testing.T) {
@@ -15,7 +18,7 @@ func TestWriteTextGolden(t *testing.T) {
 	if err := WriteText(&buf, synth(1, 50_000, 60)); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "summary.txt", buf.Bytes())
+	golden.Check(t, filepath.Join("testdata", "summary.txt"), buf.Bytes())
 }
 
 func TestWriteTextVerdict(t *testing.T) {
@@ -38,7 +41,7 @@ func TestWriteCSVGolden(t *testing.T) {
 	if err := WriteCSV(&buf, synth(1, 50_000, 10)); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "series.csv", buf.Bytes())
+	golden.Check(t, filepath.Join("testdata", "series.csv"), buf.Bytes())
 }
 
 func TestWriteHgrmGolden(t *testing.T) {
@@ -47,7 +50,7 @@ func TestWriteHgrmGolden(t *testing.T) {
 	if err := WriteHgrm(&buf, r.Metrics[MetricE2ECommit], UnitMS); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "e2e_commit.hgrm", buf.Bytes())
+	golden.Check(t, filepath.Join("testdata", "e2e_commit.hgrm"), buf.Bytes())
 	// The footer's max is the histogram's, in ms.
 	h, _ := r.Metrics[MetricE2ECommit].Histogram()
 	want := strings.TrimSpace(strings.Split(strings.Split(buf.String(), "#[Max     =")[1], ",")[0])

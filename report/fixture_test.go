@@ -1,45 +1,12 @@
 package report
 
 import (
-	"bytes"
-	"flag"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"testing"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-// checkGolden compares got with testdata/name. With -update it rewrites the file; on a mismatch
-// it writes testdata/name.got for inspection (like benchstat's main_test).
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(path + ".got")
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		if err := os.WriteFile(path+".got", got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Errorf("%s differs from golden file; got written to %s.got (diff them, or go test -update)", name, path)
-		return
-	}
-	os.Remove(path + ".got")
-}
 
 // lognormal records n values of a log-normal distribution with the given median (µs) into h,
 // clamped into cfbench's range, using a deterministic generator.

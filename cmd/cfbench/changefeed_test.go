@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cfbench/cfbench/internal/golden"
 )
 
 const cfTestSecret = "hydra-secret>>>???"
@@ -91,5 +93,5 @@ func cfExitCode(err error) int {
 
 func checkChangefeedGolden(t *testing.T, name, got string) {
 	t.Helper()
-	checkGolden(t, filepath.Join("testdata", "changefeed", name), []byte(got))
+	golden.Check(t, filepath.Join("testdata", "changefeed", name), []byte(got))
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cfbench/cfbench/internal/golden"
 )
 
 // profilesEnv is a fake `deploy/local/stack env`, with secret files under testdata/profiles.
@@ -29,7 +31,7 @@ func profilesEnv(t *testing.T) {
 
 func checkProfilesGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	checkGolden(t, filepath.Join("testdata", "profiles", name), got)
+	golden.Check(t, filepath.Join("testdata", "profiles", name), got)
 }
 
 func TestProfilesList(t *testing.T) {

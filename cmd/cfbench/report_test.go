@@ -16,11 +16,13 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/cfbench/cfbench/report"
+
+	"github.com/cfbench/cfbench/internal/golden"
 )
 
 func checkReportGolden(t *testing.T, dir, name string, got []byte) {
 	t.Helper()
-	checkGolden(t, filepath.Join(dir, name), got)
+	golden.Check(t, filepath.Join(dir, name), got)
 }
 
 // fixtureResult builds a result from real histograms: e2e latencies log-normal around medianUS,
