@@ -11,37 +11,12 @@ const hexAlphabet = "0123456789abcdef"
 
 // AppendJSONString appends s as a JSON string the way CockroachDB's pkg/util/json
 // (encodeJSONString) does. It does not allocate beyond growing dst.
-func AppendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = appendEscapedASCII(dst, b)
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+func AppendJSONString(dst []byte, s string) []byte { return appendJSON(dst, s) }
 
 // AppendJSONBytes is AppendJSONString for a byte slice.
-func AppendJSONBytes(dst []byte, s []byte) []byte {
+func AppendJSONBytes(dst []byte, s []byte) []byte { return appendJSON(dst, s) }
+
+func appendJSON[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -56,7 +31,8 @@ func AppendJSONBytes(dst []byte, s []byte) []byte {
 			start = i
 			continue
 		}
-		c, size := utf8.DecodeRune(s[i:])
+		// At most utf8.UTFMax bytes: for a []byte the conversion stays on the stack.
+		c, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if c == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)

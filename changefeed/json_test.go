@@ -21,3 +21,17 @@ func TestAppendJSONString(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJSONAllocs: neither form allocates beyond growing dst, non-ASCII and invalid UTF-8
+// included (pgfeed's encoder is zero-allocation).
+func TestAppendJSONAllocs(t *testing.T) {
+	in := "é – 東京 \u2028 bad\xffutf8 \"q\" \x01"
+	b := []byte(in)
+	dst := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() { dst = AppendJSONBytes(dst[:0], b) }); n != 0 {
+		t.Errorf("AppendJSONBytes: %v allocs per call, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { dst = AppendJSONString(dst[:0], in) }); n != 0 {
+		t.Errorf("AppendJSONString: %v allocs per call, want 0", n)
+	}
+}
