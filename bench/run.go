@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/oauth2"
 
@@ -591,10 +590,7 @@ func (r *runner) startConsumer(ctx context.Context) error {
 			break
 		}
 		notFound := errors.Is(err, consume.ErrTopicNotFound)
-		// A topic pgfeed created a moment ago may not have its partition leaders yet.
-		var kerr kafka.Error
-		notReady := errors.As(err, &kerr) && (kerr.Code() == kafka.ErrNotLeaderForPartition || kerr.Code() == kafka.ErrLeaderNotAvailable)
-		if !waitForFeed || !(notFound || notReady) || time.Now().After(deadline) || ctx.Err() != nil {
+		if !waitForFeed || !notFound || time.Now().After(deadline) || ctx.Err() != nil {
 			if notFound {
 				return fmt.Errorf("kafka: %w: check kafka.topics (or the changefeed's topic_prefix/topic_name) and that the changefeed writes to that topic", err)
 			}

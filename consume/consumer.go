@@ -271,9 +271,8 @@ func (c *Consumer) startOffsets(ctx context.Context, parts map[string][]int32) (
 		// Resolve "the end" now, to explicit offsets: librdkafka resolves OffsetEnd only at its
 		// first fetch, and a message produced before that (the load starts as soon as New
 		// returns) would be skipped and count as missing.
-		timeoutMs := int(time.Until(deadline(ctx)).Milliseconds())
 		for i := range tps {
-			_, high, err := c.kc.QueryWatermarkOffsets(*tps[i].Topic, tps[i].Partition, max(timeoutMs, 1))
+			high, err := c.endOffset(ctx, *tps[i].Topic, tps[i].Partition)
 			if err != nil {
 				return nil, fmt.Errorf("reading the end offset of %s[%d]: %w", *tps[i].Topic, tps[i].Partition, err)
 			}
@@ -316,6 +315,26 @@ func (c *Consumer) startOffsets(ctx context.Context, parts map[string][]int32) (
 		}
 	}
 	return tps, nil
+}
+
+// endOffset returns the high watermark of a partition. A topic created a moment ago (pgfeed
+// creates its topics as it starts) may not have a partition leader yet: that is retried until
+// ctx's deadline.
+func (c *Consumer) endOffset(ctx context.Context, topic string, partition int32) (int64, error) {
+	for {
+		timeoutMs := int(time.Until(deadline(ctx)).Milliseconds())
+		_, high, err := c.kc.QueryWatermarkOffsets(topic, partition, max(timeoutMs, 1))
+		var kerr kafka.Error
+		notReady := errors.As(err, &kerr) && (kerr.Code() == kafka.ErrNotLeaderForPartition || kerr.Code() == kafka.ErrLeaderNotAvailable)
+		if !notReady || time.Until(deadline(ctx)) < 200*time.Millisecond {
+			return high, err
+		}
+		select {
+		case <-ctx.Done():
+			return high, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // Topics returns the topics being consumed, sorted.
