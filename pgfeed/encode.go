@@ -794,7 +794,22 @@ func skipValue(s []byte, i int) (int, error) {
 		for i++; i < len(s); i++ {
 			switch c := s[i]; {
 			case c == '\\':
+				// Escapes are checked here, not only in unquote: the value of a
+				// duplicate key is skipped, never unquoted.
 				i++
+				if i >= len(s) {
+					return i, errBadJSON
+				}
+				switch s[i] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				case 'u':
+					if _, ok := hex4(s, i+1); !ok {
+						return i, errBadJSON
+					}
+					i += 4
+				default:
+					return i, errBadJSON
+				}
 			case c == '"':
 				return i + 1, nil
 			case c < 0x20:
