@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,7 +32,7 @@ func newProgress(w io.Writer, tty bool, warmup, duration time.Duration) *progres
 	return &progress{w: w, tty: tty, warmup: warmup, duration: duration, start: time.Now(), phaseNow: "warmup"}
 }
 
-const progressHeader = "_elapsed  phase    writes/s  events/s  e2e-p50(ms)  e2e-p99(ms)  e2e-max(ms)  resolved-lag(ms)  refreshes  errors"
+const progressHeader = "_elapsed  phase    writes/s  events/s  e2e-p50(ms)  e2e-p99(ms)  e2e-max(ms)  resolved-lag(ms)  lag(msgs)  refreshes  errors"
 
 func (p *progress) phase(name string) {
 	if p == nil || p.w == nil {
@@ -59,9 +60,13 @@ func (p *progress) row(iv consume.Interval, writes int64) {
 	}
 	p.rows++
 	phase := p.phaseNow
-	fmt.Fprintf(p.w, "%8s  %-7s %9d %9d %12s %12s %12s %17s %10d %7d\n",
+	lag := "-"
+	if iv.LagMsgs >= 0 {
+		lag = strconv.FormatInt(iv.LagMsgs, 10)
+	}
+	fmt.Fprintf(p.w, "%8s  %-7s %9d %9d %12s %12s %12s %17s %10s %10d %7d\n",
 		fmtElapsed(time.Since(p.start)), phase, writes, iv.Events,
-		ms(iv.E2EP50US), ms(iv.E2EP99US), ms(iv.E2EMaxUS), ms(iv.ResolvedLagUS), iv.TokenRefreshes, iv.Errors)
+		ms(iv.E2EP50US), ms(iv.E2EP99US), ms(iv.E2EMaxUS), ms(iv.ResolvedLagUS), lag, iv.TokenRefreshes, iv.Errors)
 	p.drawBar()
 }
 

@@ -792,7 +792,9 @@ func (r *runner) report() {
 		if m := r.o.Metrics; m != nil {
 			m.ObserveConsume(iv)
 			m.ObserveTokens(r.tokens.Stats())
-			m.SetConsumerLag(r.ledger.Outstanding())
+			if r.o.Workers <= 1 { // with several, other workers consume some of our writes
+				m.SetConsumerLag(r.ledger.Outstanding())
+			}
 		}
 		r.progress.row(iv, r.lastWrites.Load())
 	}

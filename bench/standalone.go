@@ -75,6 +75,7 @@ func ConsumeResult(s Standalone, cs consume.Stats, ts *oauth.Stats) *report.Resu
 		res.Series = append(res.Series, report.Second{
 			T: int64(iv.T), Events: iv.Events, E2EP50US: iv.E2EP50US, E2EP99US: iv.E2EP99US, E2EMaxUS: iv.E2EMaxUS,
 			ResolvedLagUS: iv.ResolvedLagUS, TokenRefreshes: iv.TokenRefreshes, Errors: iv.Errors,
+			ConsumerLagMsgs: lagOf(iv),
 		})
 		if len(iv.E2ECommitHDR) > 0 {
 			if res.Intervals == nil {

@@ -99,6 +99,7 @@ func New(ctx context.Context, opts ...Opt) (*Consumer, error) {
 		runDone:   make(chan struct{}),
 	}
 	c.rec.tsOffsetNs = int64(cfg.tsOffset)
+	c.rec.lag = c.lagMsgs
 	if err := c.setup(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -346,6 +347,55 @@ func (c *Consumer) Assignment() []kafka.TopicPartition {
 	c.asgMu.Lock()
 	defer c.asgMu.Unlock()
 	return slices.Clone(c.assigned)
+}
+
+// lagMsgs returns the number of messages in the partitions assigned now that Run has not polled
+// yet: per partition, the high watermark librdkafka cached from its last fetch response (no
+// request to the broker) minus the position (the offset after the last message polled; before
+// any, the start offset). Messages librdkafka has fetched but Run has not polled count as lag.
+// It returns -1 when no assigned partition's high watermark is known yet. While librdkafka's
+// queue is full it stops fetching, so the watermark ages and the lag is underestimated by what
+// arrived since. The recorder calls it once a second while Run goes (never after Close); it
+// makes 2 + one cgo call per partition.
+func (c *Consumer) lagMsgs() int64 {
+	parts, err := c.kc.Assignment()
+	if err != nil || len(parts) == 0 {
+		return -1
+	}
+	pos, err := c.kc.Position(parts)
+	if err != nil {
+		return -1
+	}
+	var start []kafka.TopicPartition // fetched only when a partition has no position yet
+	var lag int64
+	known := false
+	for _, p := range pos {
+		if p.Topic == nil {
+			continue
+		}
+		_, hi, err := c.kc.GetWatermarkOffsets(*p.Topic, p.Partition)
+		if err != nil || hi < 0 {
+			continue
+		}
+		at := int64(p.Offset)
+		if at < 0 {
+			if start == nil {
+				start = c.Assignment()
+			}
+			at = hi // a logical start (end) with no fetch yet: nothing to catch up
+			for _, s := range start {
+				if s.Topic != nil && *s.Topic == *p.Topic && s.Partition == p.Partition && s.Offset >= 0 {
+					at = int64(s.Offset)
+				}
+			}
+		}
+		known = true
+		lag += max(0, hi-at)
+	}
+	if !known {
+		return -1
+	}
+	return lag
 }
 
 func (c *Consumer) setAssigned(tps []kafka.TopicPartition) {

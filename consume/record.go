@@ -63,6 +63,10 @@ type Interval struct {
 	TokenRefreshes int64         // OAuthBearerTokenRefresh events received
 	Errors         int64         // malformed messages + consumer errors
 	Elapsed        time.Duration // always one second except for the last, partial row
+	// LagMsgs is the number of messages in the partitions assigned to this consumer that it had
+	// not polled yet as the second closed (Consumer's lag: high watermark − position); -1 when
+	// unknown. A consumer that keeps up stays near the messages of one fetch.
+	LagMsgs int64
 	// E2ECommitHDR is the second's e2e_commit histogram (µs) in HdrHistogram's V2 compressed
 	// encoding, base64 (hdrhistogram.Histogram.Encode), for interval logs; nil when no rows.
 	E2ECommitHDR []byte
@@ -141,6 +145,7 @@ type recorder struct {
 	ledger     Ledger
 	tableOf    func(topic string) string
 	onInterval func(Interval)
+	lag        func() int64 // the consumer's lag in messages, -1 unknown; nil: not measured (-1)
 
 	firstRecv, lastRecv time.Time // receive times of the first and the last message
 
@@ -383,6 +388,10 @@ func (r *recorder) closeInterval(end time.Time) {
 		r.curHist.Reset()
 	}
 	iv.ResolvedLagUS = r.resolvedLagAt(end)
+	iv.LagMsgs = -1
+	if r.lag != nil {
+		iv.LagMsgs = r.lag()
+	}
 	r.series = append(r.series, iv)
 	if r.onInterval != nil {
 		r.onInterval(iv)

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -427,5 +429,70 @@ func TestStackIdPOutage(t *testing.T) {
 	}
 	if st.Overall.Rows != int64(sent) || st.Verify.Duplicates != 0 {
 		t.Errorf("received %d rows (%d duplicates), sent %d", st.Overall.Rows, st.Verify.Duplicates, sent)
+	}
+}
+
+// TestStackConsumerLag holds the recorder for 3 s (a slow OnInterval) while 5000 rows arrive:
+// the poll loop stops once the handed-over batches are full, so the seconds that close when the
+// recorder resumes see thousands of messages not polled yet; once caught up the lag is 0.
+func TestStackConsumerLag(t *testing.T) {
+	s := stacktest.Require(t)
+	topic := newTopic(t, s, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	const n = 5000
+	var (
+		mu     sync.Mutex
+		lags   []int64
+		hold   = make(chan struct{}) // closed when the recorder is held
+		holdOn sync.Once
+	)
+	onInterval := func(iv consume.Interval) {
+		mu.Lock()
+		lags = append(lags, iv.LagMsgs)
+		mu.Unlock()
+		holdOn.Do(func() {
+			close(hold)
+			time.Sleep(3 * time.Second)
+		})
+	}
+	c := newConsumer(t, ctx, s, tokenSource(t, s), consume.Topics(topic), consume.StartAtBeginning(),
+		consume.StopAfterMessages(n), consume.OnInterval(onInterval))
+	wait := runConsumer(t, ctx, c)
+	<-hold
+	p := newProducer(t, s)
+	dc := make(chan kafka.Event, n)
+	for i := range n {
+		m := &kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: 0},
+			Key: []byte(fmt.Sprintf(`["k%d"]`, i)), Value: []byte(row(hlc(time.Now(), 0)))}
+		if err := p.p.Produce(m, dc); err != nil {
+			t.Fatalf("produce: %v", err)
+		}
+	}
+	for range n {
+		select {
+		case ev := <-dc:
+			if m := ev.(*kafka.Message); m.TopicPartition.Error != nil {
+				t.Fatalf("delivery: %v", m.TopicPartition.Error)
+			}
+		case <-ctx.Done():
+			t.Fatal("deliveries timed out")
+		}
+	}
+	wait()
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("consumer lag per second: %v", lags)
+	peak := slices.Max(lags)
+	if peak < 1000 || peak > n {
+		t.Errorf("peak lag %d messages while the recorder was held with %d produced, want 1000–%d", peak, n, n)
+	}
+	if last := lags[len(lags)-1]; last != 0 {
+		t.Errorf("lag %d messages after every message was consumed, want 0", last)
+	}
+	for i, l := range lags[1:] {
+		if l < 0 {
+			t.Errorf("second %d: lag unknown after the first fetch", i+1)
+		}
 	}
 }

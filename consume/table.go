@@ -25,12 +25,12 @@ type IntervalTable struct {
 // NewIntervalTable returns a table that writes to w.
 func NewIntervalTable(w io.Writer) *IntervalTable { return &IntervalTable{w: w} }
 
-const rowFormat = "%8s %9s %8s %9s %9s %9s %12s %9s %7s\n"
+const rowFormat = "%8s %9s %8s %9s %9s %9s %12s %9s %9s %7s\n"
 
 // Row prints one interval; rates are per second of the interval's Elapsed.
 func (t *IntervalTable) Row(iv Interval) {
 	if t.rows%TableHeaderEvery == 0 {
-		fmt.Fprintf(t.w, rowFormat, "elapsed", "events/s", "MB/s", "p50(ms)", "p99(ms)", "max(ms)", "res-lag(ms)", "refreshes", "errors")
+		fmt.Fprintf(t.w, rowFormat, "elapsed", "events/s", "MB/s", "p50(ms)", "p99(ms)", "max(ms)", "res-lag(ms)", "lag(msgs)", "refreshes", "errors")
 	}
 	t.rows++
 	secs := iv.Elapsed.Seconds()
@@ -39,8 +39,16 @@ func (t *IntervalTable) Row(iv Interval) {
 	}
 	fmt.Fprintf(t.w, rowFormat,
 		strconv.Itoa(iv.T+1)+"s", sig3(float64(iv.Events)/secs), sig3(float64(iv.Bytes)/secs/1e6),
-		ms(iv.E2EP50US), ms(iv.E2EP99US), ms(iv.E2EMaxUS), ms(iv.ResolvedLagUS),
+		ms(iv.E2EP50US), ms(iv.E2EP99US), ms(iv.E2EMaxUS), ms(iv.ResolvedLagUS), lagMsgs(iv.LagMsgs),
 		strconv.FormatInt(iv.TokenRefreshes, 10), strconv.FormatInt(iv.Errors, 10))
+}
+
+// lagMsgs prints Interval.LagMsgs, "-" when unknown.
+func lagMsgs(n int64) string {
+	if n < 0 {
+		return "-"
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // WriteSummary prints the end-of-run summary of s for humans: latencies in ms with three

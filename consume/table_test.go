@@ -23,6 +23,14 @@ func TestTableGolden(t *testing.T) {
 	var b bytes.Buffer
 	var got []Interval
 	r := newRecorder(t0, 0, 2*time.Second, fakeLedger{}, nil, func(iv Interval) { got = append(got, iv) })
+	calls := 0
+	r.lag = func() int64 { // unknown at first ("-"), then 7 more messages behind each second
+		calls++
+		if calls == 1 {
+			return -1
+		}
+		return int64(7 * (calls - 1))
+	}
 	for i := 0; i < 22*10; i++ {
 		recv := t0.Add(time.Duration(i) * 100 * time.Millisecond)
 		if i == 105 {

@@ -1,8 +1,9 @@
 // Package metrics exposes a running benchmark to Prometheus (prometheus/client_golang): writes,
 // events, errors, e2e_commit latency (a native histogram, with classic buckets for scrapers that
-// read the text format), token fetch durations and failures, resolved lag, the consumer's
-// backlog and the run phase. bench feeds a *Run from its once-a-second callbacks; `cfbench run
-// --metrics-addr 127.0.0.1:9464` serves it.
+// read the text format), token fetch durations and failures, resolved lag, the consumer's lag
+// (messages not polled yet; with one worker also the writes not consumed yet) and the run phase.
+// bench feeds a *Run from its once-a-second callbacks; `cfbench run --metrics-addr
+// 127.0.0.1:9464` serves it.
 //
 // Every series is prefixed cfbench_ and carries the constant labels profile and worker ("i/n").
 // A nil *Run is valid and does nothing, so callers need no conditionals.
@@ -41,7 +42,8 @@ type Run struct {
 	e2e                       prometheus.Histogram
 	tokenFetch                prometheus.Histogram
 	tokenFetches, tokenFailed prometheus.Counter
-	resolvedLag, backlog      prometheus.Gauge
+	resolvedLag, lagMsgs      prometheus.Gauge
+	backlog                   prometheus.Gauge // registered by the first SetConsumerLag
 	phase                     *prometheus.GaugeVec
 
 	mu         sync.Mutex
@@ -50,6 +52,7 @@ type Run struct {
 	tokenSeen  int   // oauth.Stats.Events already observed
 	tokenCount int64 // oauth.Stats.Fetches already counted
 	tokenFails int64
+	backlogOn  bool // backlog is registered
 }
 
 // New returns a Run whose series carry the constant labels profile and worker.
@@ -90,7 +93,9 @@ func New(profile, worker string) *Run {
 	m.tokenFetches = counter("token_fetches_total", "Token requests to the IdP (successful, failed and canceled).")
 	m.tokenFailed = counter("token_fetch_failures_total", "Token requests that failed (canceled ones excluded).")
 	m.resolvedLag = gauge("resolved_lag_seconds", "End of the last second minus the oldest partition's last resolved timestamp.")
-	m.backlog = gauge("consumer_lag_writes", "Acknowledged writes not consumed yet (the write ledger's outstanding entries).")
+	m.lagMsgs = gauge("consumer_lag_messages", "Messages in this worker's partitions not polled yet (librdkafka's cached high watermark − position), as the last second closed.")
+	m.backlog = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "cfbench", Name: "consumer_lag_writes",
+		Help: "Acknowledged writes not consumed yet (the write ledger's outstanding entries).", ConstLabels: labels})
 	m.phase = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "cfbench", Name: "run_phase",
 		Help: "1 for the run's current phase, 0 for the others.", ConstLabels: labels}, []string{"phase"})
 	f(m.phase)
@@ -163,6 +168,9 @@ func (m *Run) ObserveConsume(iv consume.Interval) {
 	if iv.ResolvedLagUS > 0 {
 		m.resolvedLag.Set(float64(iv.ResolvedLagUS) / 1e6)
 	}
+	if iv.LagMsgs >= 0 {
+		m.lagMsgs.Set(float64(iv.LagMsgs))
+	}
 	if len(iv.E2ECommitHDR) > 0 {
 		if h, err := hdrhistogram.Decode(iv.E2ECommitHDR); err == nil {
 			observeHDR(m.e2e, h)
@@ -215,11 +223,20 @@ func (m *Run) ObserveTokens(st oauth.Stats) {
 	}
 }
 
-// SetConsumerLag sets the number of acknowledged writes not consumed yet.
+// SetConsumerLag sets the number of acknowledged writes not consumed yet; the series
+// cfbench_consumer_lag_writes exists from the first call. Call it only when one process both
+// writes and consumes every partition: with several workers, other workers consume some of this
+// worker's writes, and cfbench_consumer_lag_messages is the lag to watch.
 func (m *Run) SetConsumerLag(outstanding int) {
 	if m == nil {
 		return
 	}
+	m.mu.Lock()
+	if !m.backlogOn {
+		m.backlogOn = true
+		m.reg.MustRegister(m.backlog)
+	}
+	m.mu.Unlock()
 	m.backlog.Set(float64(outstanding))
 }
 

@@ -63,9 +63,13 @@ func TestRunObserve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.ObserveConsume(consume.Interval{Events: 4, Resolved: 6, Bytes: 400, Errors: 2, TokenRefreshes: 1, ResolvedLagUS: 1_500_000, E2ECommitHDR: enc})
+	m.ObserveConsume(consume.Interval{Events: 4, Resolved: 6, Bytes: 400, Errors: 2, TokenRefreshes: 1, ResolvedLagUS: 1_500_000, LagMsgs: 12, E2ECommitHDR: enc})
+	m.ObserveConsume(consume.Interval{LagMsgs: -1}) // unknown: the gauge keeps 12
 	m.ObserveTokens(oauth.Stats{Fetches: 3, Failures: 1, Events: []oauth.Event{{OK: true, Took: 20 * time.Millisecond}, {OK: false}, {OK: true, Took: 30 * time.Millisecond}}})
 	m.ObserveTokens(oauth.Stats{Fetches: 3, Failures: 1, Events: []oauth.Event{{OK: true, Took: 20 * time.Millisecond}, {OK: false}, {OK: true, Took: 30 * time.Millisecond}}})
+	if _, ok := gather(t, m)["cfbench_consumer_lag_writes"]; ok {
+		t.Error("cfbench_consumer_lag_writes exported before SetConsumerLag (with several workers it would read 0)")
+	}
 	m.SetConsumerLag(7)
 
 	mfs := gather(t, m)
@@ -76,6 +80,7 @@ func TestRunObserve(t *testing.T) {
 		"cfbench_e2e_commit_seconds": 4, "cfbench_token_fetch_seconds": 2,
 		"cfbench_token_fetches_total": 3, "cfbench_token_fetch_failures_total": 1,
 		"cfbench_resolved_lag_seconds": 1.5, "cfbench_consumer_lag_writes": 7,
+		"cfbench_consumer_lag_messages": 12,
 	} {
 		if got := value(t, mfs, name); got != want {
 			t.Errorf("%s = %g, want %g", name, got, want)

@@ -306,7 +306,8 @@ func compareRow(metric, stat, kind string, samples [][]float64, thr *benchmath.T
 //	e2e_commit p99  182ms → 97.0ms  −47%  (p=0.008 n=5+5)
 //
 // "~" replaces the change when it is not significant at Alpha. When both sides have a single run
-// the change is shown with "(n=1, untested)" and a note says to repeat the runs.
+// the change is shown with "(n=1, untested)" and a note says to repeat the runs. Each run whose
+// self-checks ([CheckRun]) failed gets a "check:" line.
 func (c *Comparison) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	for i, g := range c.Groups {
@@ -365,8 +366,21 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	if err := t.write(w, ""); err != nil {
 		return err
 	}
-	if untested || len(warnings) > 0 {
+	var checks []string // runs whose self-checks failed: their numbers need a second look
+	for _, g := range c.Groups {
+		for i, r := range g.Results {
+			for _, ch := range CheckRun(r) {
+				if !ch.OK {
+					checks = append(checks, fmt.Sprintf("%s: %s %s", g.Files[i], ch.Name, ch.Detail))
+				}
+			}
+		}
+	}
+	if untested || len(warnings) > 0 || len(checks) > 0 {
 		ew.printf("\n")
+	}
+	for _, s := range checks {
+		ew.printf("check: %s\n", s)
 	}
 	if untested {
 		ew.printf("note: single runs: changes are untested; repeat each side (≥4 runs each at alpha 0.05) for p-values\n")

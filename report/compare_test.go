@@ -215,3 +215,35 @@ func TestCompareFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestCompareNamesFailedChecks: a run whose self-check failed is named under the table, and a
+// comparison of healthy runs has no such line.
+func TestCompareNamesFailedChecks(t *testing.T) {
+	base, slow := reps(1, 2, 50_000), reps(3, 2, 25_000)
+	var buf bytes.Buffer
+	c, err := Compare([]Group{base, slow}, CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "check:") {
+		t.Fatalf("healthy runs reported a failed check:\n%s", buf.String())
+	}
+	behind := *slow.Results[1]
+	behind.Rates.AchievedWritesPerS = behind.Rates.IntendedWritesPerS / 2
+	slow.Results[1] = &behind
+	c, err = Compare([]Group{base, slow}, CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := c.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want := "check: " + slow.Files[1] + ": load fell behind its schedule"
+	if n := strings.Count(buf.String(), "check:"); n != 1 || !strings.Contains(buf.String(), want) {
+		t.Errorf("want one line %q, got %d check lines:\n%s", want, n, buf.String())
+	}
+}

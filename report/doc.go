@@ -22,6 +22,8 @@
 //   - "run.variant" (matrix variant label) and "run.repetition" (1-based), used by compare;
 //   - "run.measured_from" (RFC 3339): when the measured phase began;
 //   - "rates.bytes_per_s";
+//   - "series[].consumer_lag_msgs": messages the consumer had not polled yet as the second
+//     closed (summed over workers after a merge), the input of [CheckRun]'s consumer check;
 //   - for the workers of a group run (cfbench run --worker i/n, n > 1): "run.group",
 //     "run.run_id", "run.partitions" (the "topic[p]"s owned at the end),
 //     "delivery.unreconciled" (own writes on other workers' partitions, listed in the sidecar
@@ -38,10 +40,19 @@
 // # Renderers
 //
 // [WriteText] (summary table: ms columns, ~3 significant figures, delivery verdict, token, clock,
-// rates, errors), [WriteHgrm] (HdrHistogram percentile distribution, the .hgrm its plotter
+// rates, self-checks, errors), [WriteHgrm] (HdrHistogram percentile distribution, the .hgrm its plotter
 // reads), [WriteHlog] (HdrHistogram interval log, one tag per metric), [WriteCSV] (per-second
 // series, unscaled), [WriteHTML] (one self-contained page, SVG charts drawn by gonum/plot).
 // [Render] and [RenderFiles] pick one by name.
+//
+// # Self-checks
+//
+// [CheckRun] says whether cfbench itself stayed out of what it measured: the consumer kept up
+// (its lag never stayed above one second of traffic for [LagCheckSeconds] seconds), the load kept
+// its schedule ([ScheduleCheckRatio] of the intended rate) and the clock offset is known well
+// enough ([ClockCheckRatio] of the e2e_commit median). A failed check is a warning in the text
+// summary, a banner in the HTML page and a "check:" line under a comparison; it does not fail
+// the run.
 //
 // # Several results
 //

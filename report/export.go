@@ -117,10 +117,10 @@ func WriteHlog(w io.Writer, r *Result, metrics ...string) error {
 
 // CSVHeader is the header row of [WriteCSV]; the names are the JSON names of [Second].
 var CSVHeader = []string{"t", "writes", "events", "e2e_p50_us", "e2e_p99_us", "e2e_max_us",
-	"resolved_lag_us", "token_refreshes", "errors"}
+	"resolved_lag_us", "token_refreshes", "errors", "consumer_lag_msgs"}
 
 // WriteCSV writes r's per-second series as CSV: a header row ([CSVHeader]) then one row per
-// second, values unscaled (counts, µs).
+// second, values unscaled (counts, µs); consumer_lag_msgs is empty where it was not measured.
 func WriteCSV(w io.Writer, r *Result) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
@@ -129,10 +129,15 @@ func WriteCSV(w io.Writer, r *Result) error {
 	for _, s := range r.Series {
 		row := []int64{s.T, s.Writes, s.Events, s.E2EP50US, s.E2EP99US, s.E2EMaxUS, s.ResolvedLagUS,
 			s.TokenRefreshes, s.Errors}
-		rec := make([]string, len(row))
+		rec := make([]string, len(row), len(row)+1)
 		for i, v := range row {
 			rec[i] = strconv.FormatInt(v, 10)
 		}
+		lag := ""
+		if s.ConsumerLagMsgs != nil {
+			lag = strconv.FormatInt(*s.ConsumerLagMsgs, 10)
+		}
+		rec = append(rec, lag)
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("writing csv: %w", err)
 		}

@@ -56,9 +56,10 @@ func synth(seed uint64, medianUS float64, secs int) *Result {
 		if s%20 == 10 {
 			refresh = 1
 		}
+		lag := int64(s%7)*3 + 1 // no rng draw: the other fixture values stay as they were
 		r.Series = append(r.Series, Second{T: int64(s), Writes: int64(n), Events: int64(n),
 			E2EP50US: h.ValueAtQuantile(50), E2EP99US: h.ValueAtQuantile(99), E2EMaxUS: h.Max(),
-			ResolvedLagUS: 1_000_000 + int64(rng.IntN(200_000)), TokenRefreshes: refresh})
+			ResolvedLagUS: 1_000_000 + int64(rng.IntN(200_000)), TokenRefreshes: refresh, ConsumerLagMsgs: &lag})
 	}
 	r.Metrics[MetricE2ECommit] = MetricFromHistogram(total)
 	ack := NewHistogram()

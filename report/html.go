@@ -38,7 +38,7 @@ type htmlChart struct {
 }
 
 // WriteHTML writes one self-contained HTML page for r: the text summary, a delivery verdict
-// banner and SVG charts drawn with gonum/plot (latency over time with token refreshes marked,
+// banner, a banner for each failed self-check ([CheckRun]) and SVG charts drawn with gonum/plot (latency over time with token refreshes marked,
 // percentile spectrum on a log axis, throughput over time, token fetches). Everything is inline:
 // the page loads nothing from a network. title defaults to the profile and worker.
 func WriteHTML(w io.Writer, r *Result, title string) error {
@@ -72,14 +72,21 @@ func WriteHTML(w io.Writer, r *Result, title string) error {
 		charts = append(charts, c)
 	}
 	d := r.Delivery
+	var failed []Check
+	for _, c := range CheckRun(r) {
+		if !c.OK {
+			failed = append(failed, c)
+		}
+	}
 	data := struct {
 		Title    string
 		Pass     bool
 		Delivery Delivery
+		Failed   []Check
 		Summary  string
 		Charts   []htmlChart
 		Started  string
-	}{title, d.Passed(), d, summary.String(), charts, r.Run.Started.UTC().Format(time.RFC3339)}
+	}{title, d.Passed(), d, failed, summary.String(), charts, r.Run.Started.UTC().Format(time.RFC3339)}
 	if err := pageTemplate.Execute(w, data); err != nil {
 		return fmt.Errorf("writing html: %w", err)
 	}
@@ -98,6 +105,7 @@ pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 .verdict { padding: 0.6em 1em; font-weight: bold; border-radius: 4px; }
 .pass { background: #d8f0dc; color: #125f24; }
 .fail { background: #f8d7d7; color: #8a1010; }
+.warn { background: #fbefd0; color: #6b4a00; font-weight: normal; }
 figure { margin: 2em 0; }
 figure svg { width: 100%; height: auto; }
 figcaption { font-weight: bold; margin-bottom: 0.4em; }
@@ -117,7 +125,10 @@ td { padding: 0.1em 1em 0.1em 0; }
 <tr><td>resolved violations</td><td>{{.Delivery.ResolvedViolations}}</td><td>decode errors</td><td>{{.Delivery.DecodeErrors}}</td></tr>
 </table>
 </section>
-<section id="summary"><pre>{{.Summary}}</pre></section>
+{{if .Failed}}<section id="checks">
+{{range .Failed}}<p class="verdict warn"><b>check {{.Name}}</b>: {{.Detail}}</p>
+{{end}}</section>
+{{end}}<section id="summary"><pre>{{.Summary}}</pre></section>
 {{range .Charts}}<figure id="{{.ID}}">
 <figcaption>{{.Title}}</figcaption>
 {{if .SVG}}{{.SVG}}{{end}}{{if .Note}}<p>{{.Note}}</p>{{end}}

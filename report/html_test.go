@@ -37,6 +37,9 @@ func TestWriteHTML(t *testing.T) {
 	if !strings.Contains(page, `class="verdict pass"`) {
 		t.Error("clean delivery should show a PASS verdict")
 	}
+	if strings.Contains(page, `id="checks"`) {
+		t.Error("a run whose self-checks pass shows a checks banner")
+	}
 	// The token refresh at second 10 and 20 is drawn: the legend names it.
 	if !strings.Contains(page, "token refresh") {
 		t.Error("latency chart lacks the token refresh marks")
@@ -46,6 +49,7 @@ func TestWriteHTML(t *testing.T) {
 	t.Logf("wrote %s (%d bytes)", out, buf.Len())
 
 	r.Delivery.Missing = 2
+	r.Clock = Clock{} // not measured: the clock check fails
 	r.Series = nil
 	r.Token.Events = nil
 	buf.Reset()
@@ -54,5 +58,8 @@ func TestWriteHTML(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `class="verdict fail"`) || !strings.Contains(buf.String(), "No per-second series") {
 		t.Error("missing rows should show FAIL, and a result without series should say so")
+	}
+	if !strings.Contains(buf.String(), `<p class="verdict warn"><b>check clock</b>: offset not measured`) {
+		t.Error("a failed self-check should have its banner")
 	}
 }

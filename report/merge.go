@@ -253,6 +253,13 @@ func mergeSeries(rs []*Result, shift []int64, e2e map[int64]*hdrhistogram.Histog
 			o.E2EP99US = max(o.E2EP99US, s.E2EP99US)
 			o.E2EMaxUS = max(o.E2EMaxUS, s.E2EMaxUS)
 			o.ResolvedLagUS = max(o.ResolvedLagUS, s.ResolvedLagUS)
+			if s.ConsumerLagMsgs != nil { // the workers' partitions are disjoint: lags add up
+				sum := *s.ConsumerLagMsgs
+				if o.ConsumerLagMsgs != nil {
+					sum += *o.ConsumerLagMsgs
+				}
+				o.ConsumerLagMsgs = &sum
+			}
 		}
 	}
 	for t, h := range e2e {

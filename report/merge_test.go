@@ -1,6 +1,7 @@
 package report
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,10 @@ func TestMerge(t *testing.T) {
 	if s1.E2EP99US != a.ValueAtQuantile(99) || s1.E2EMaxUS != a.Max() {
 		t.Errorf("second 1 p99/max = %d/%d, want %d/%d from the merged interval", s1.E2EP99US, s1.E2EMaxUS, a.ValueAtQuantile(99), a.Max())
 	}
-	if m.Series[0] != w1.Series[0] {
+	if got, want := *s1.ConsumerLagMsgs, *w1.Series[1].ConsumerLagMsgs+*w2.Series[0].ConsumerLagMsgs; got != want {
+		t.Errorf("second 1 consumer lag = %d, want the workers' sum %d", got, want)
+	}
+	if !reflect.DeepEqual(m.Series[0], w1.Series[0]) {
 		t.Errorf("second 0 = %+v, want worker 1's alone %+v", m.Series[0], w1.Series[0])
 	}
 	if w1.Run.Worker != "1/2" || w1.Delivery.Duplicates != 3 {

@@ -306,6 +306,10 @@ type Second struct {
 	ResolvedLagUS  int64 `json:"resolved_lag_us"`
 	TokenRefreshes int64 `json:"token_refreshes"`
 	Errors         int64 `json:"errors"`
+	// ConsumerLagMsgs is how many messages the consumer had not polled yet in its partitions as
+	// the second closed (high watermark − position; summed over workers after a merge); nil when
+	// not measured (cfbench extension, optional). See [CheckRun].
+	ConsumerLagMsgs *int64 `json:"consumer_lag_msgs,omitempty"`
 }
 
 // Interval is the histogram of one metric over one second [T, T+1) of the measured phase, T as in

@@ -18,7 +18,8 @@ func latencyRow(name string, m Metric) []string {
 }
 
 // WriteText writes the human summary of r: run line, latency table (ms, ~3 significant
-// figures), warm-up table when present, delivery verdict, token, clock, rates and errors.
+// figures), warm-up table when present, delivery verdict, token, clock, rates, the self-checks
+// ([CheckRun]) and errors.
 // The summary values come from the metrics' summary fields, not from re-decoding.
 func WriteText(w io.Writer, r *Result) error {
 	ew := &errWriter{w: w}
@@ -156,6 +157,13 @@ func WriteText(w io.Writer, r *Result) error {
 	}
 	ew.printf("\n")
 
+	if ew.err != nil {
+		return ew.err
+	}
+	if err := WriteChecks(w, r); err != nil {
+		return err
+	}
+
 	var total int64
 	for _, e := range r.Errors {
 		total += e.Count
@@ -176,6 +184,26 @@ func WriteText(w io.Writer, r *Result) error {
 		return t.write(w, "          ")
 	}
 	return nil
+}
+
+// WriteChecks writes r's self-checks ([CheckRun]), one line each, as in [WriteText]:
+//
+//	checks    ok    load     kept its schedule: 98.3 of the intended 100 writes/s (98%)
+//	          WARN  clock    offset not measured: …
+func WriteChecks(w io.Writer, r *Result) error {
+	ew := &errWriter{w: w}
+	for i, c := range CheckRun(r) {
+		prefix := "checks    "
+		if i > 0 {
+			prefix = "          "
+		}
+		verdict := "ok  "
+		if !c.OK {
+			verdict = "WARN"
+		}
+		ew.printf("%s%s  %-9s%s\n", prefix, verdict, c.Name, c.Detail)
+	}
+	return ew.err
 }
 
 func orDash(s string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/cfbench/cfbench/bench"
 	"github.com/cfbench/cfbench/consume"
 	"github.com/cfbench/cfbench/oauth"
+	"github.com/cfbench/cfbench/report"
 	"github.com/spf13/cobra"
 )
 
@@ -130,13 +131,17 @@ Examples:
 			runErr := c.Run(ctx)
 			cs := c.Stats()
 			consume.WriteSummary(cmd.OutOrStdout(), cs)
+			ts := src.Stats()
+			res := bench.ConsumeResult(bench.Standalone{
+				Command: "consume", Started: started, Ended: time.Now(), Interrupted: ctx.Err() != nil,
+				ToolVersion: version, GitCommit: commit(),
+				Config: map[string]any{"kafka": map[string]any{"brokers": brokers, "topics": c.Topics(), "security_protocol": securityProtocol}},
+			}, cs, &ts)
+			fmt.Fprintln(cmd.OutOrStdout())
+			if err := report.WriteChecks(cmd.OutOrStdout(), res); err != nil {
+				return err
+			}
 			if out != "" {
-				ts := src.Stats()
-				res := bench.ConsumeResult(bench.Standalone{
-					Command: "consume", Started: started, Ended: time.Now(), Interrupted: ctx.Err() != nil,
-					ToolVersion: version, GitCommit: commit(),
-					Config: map[string]any{"kafka": map[string]any{"brokers": brokers, "topics": c.Topics(), "security_protocol": securityProtocol}},
-				}, cs, &ts)
 				if err := bench.WriteResult(res, out); err != nil {
 					return err
 				}

@@ -111,7 +111,7 @@ loop:
 		}
 	}
 	for _, name := range []string{"cfbench_token_fetches_total", "cfbench_token_fetch_seconds_count", "cfbench_resolved_lag_seconds",
-		"cfbench_consumer_lag_writes", "cfbench_write_errors_total", "cfbench_token_fetch_failures_total", "cfbench_consume_errors_total"} {
+		"cfbench_consumer_lag_writes", "cfbench_consumer_lag_messages", "cfbench_write_errors_total", "cfbench_token_fetch_failures_total", "cfbench_consume_errors_total"} {
 		if _, ok := last[name]; !ok {
 			t.Errorf("no series %s", name)
 		}

@@ -1,0 +1,140 @@
+package report
+
+import "fmt"
+
+// Check is one self-check of a run: did cfbench deliver and observe what was asked without
+// becoming part of what it measured? A failed check does not fail the run (delivery does); it
+// says which numbers to distrust and why.
+type Check struct {
+	Name   string // "consumer", "load" or "clock"
+	OK     bool
+	Detail string // one line: what was seen and, when not OK, what it means for the numbers
+}
+
+// Thresholds of CheckRun.
+const (
+	// LagCheckMinMsgs and LagCheckSeconds: the consumer fell behind when its lag stayed above
+	// both LagCheckMinMsgs messages and one second of the events it received, for at least
+	// LagCheckSeconds consecutive seconds. A consumer that keeps up is behind by about one fetch.
+	LagCheckMinMsgs = 1000
+	LagCheckSeconds = 3
+	// ScheduleCheckRatio: the load kept its schedule when it achieved at least this fraction of
+	// the intended write rate.
+	ScheduleCheckRatio = 0.95
+	// ClockCheckRatio: the clock offset is good enough when its ± uncertainty is at most this
+	// fraction of the e2e_commit median.
+	ClockCheckRatio = 0.1
+)
+
+// CheckRun runs the self-checks on r, in this order, skipping those r has no data for:
+//   - consumer: from the series' consumer_lag_msgs (not checked when they are absent);
+//   - load: achieved vs intended writes/s (not checked for a run that wrote nothing);
+//   - clock: the offset's ± uncertainty against the e2e_commit median (not checked without
+//     e2e_commit).
+func CheckRun(r *Result) []Check {
+	var out []Check
+	if c, ok := checkConsumer(r.Series); ok {
+		out = append(out, c)
+	}
+	if c, ok := checkLoad(r.Rates); ok {
+		out = append(out, c)
+	}
+	if c, ok := checkClock(r.Clock, r.Metrics[MetricE2ECommit]); ok {
+		out = append(out, c)
+	}
+	return out
+}
+
+func checkConsumer(series []Second) (Check, bool) {
+	c := Check{Name: "consumer", OK: true}
+	measured := false
+	var peak, peakT int64
+	run, worst := 0, 0 // consecutive seconds behind: current and longest
+	var worstFrom, worstTo, from int64
+	for _, s := range series {
+		if s.ConsumerLagMsgs == nil {
+			run = 0
+			continue
+		}
+		measured = true
+		lag := *s.ConsumerLagMsgs
+		if lag > peak {
+			peak, peakT = lag, s.T
+		}
+		if lag > LagCheckMinMsgs && lag > s.Events {
+			if run == 0 {
+				from = s.T
+			}
+			run++
+			if run > worst {
+				worst, worstFrom, worstTo = run, from, s.T
+			}
+		} else {
+			run = 0
+		}
+	}
+	if !measured {
+		return c, false
+	}
+	if worst >= LagCheckSeconds {
+		c.OK = false
+		c.Detail = fmt.Sprintf("fell behind for %d s (t=%d–%ds; peak %d messages not polled, at t=%ds): "+
+			"e2e latencies of those seconds include waiting for cfbench's consumer (a catch-up after an outage "+
+			"looks the same); give it more CPU or split it with --worker i/n", worst, worstFrom, worstTo+1, peak, peakT)
+		return c, true
+	}
+	c.Detail = fmt.Sprintf("kept up: at most %d messages not polled at the end of a second (t=%ds)", peak, peakT)
+	return c, true
+}
+
+func checkLoad(rt Rates) (Check, bool) {
+	c := Check{Name: "load", OK: true}
+	switch {
+	case rt.IntendedWritesPerS > 0:
+		ratio := rt.AchievedWritesPerS / rt.IntendedWritesPerS
+		if ratio < ScheduleCheckRatio {
+			c.OK = false
+			c.Detail = fmt.Sprintf("fell behind its schedule: achieved %s of the intended %s writes/s (%.0f%%): "+
+				"write latencies count from the intended start, but the changefeed carried less than asked; "+
+				"compare runs at the same achieved rate (more workload.concurrency, or a lower rate)",
+				count(rt.AchievedWritesPerS), count(rt.IntendedWritesPerS), ratio*100)
+			return c, true
+		}
+		c.Detail = fmt.Sprintf("kept its schedule: %s of the intended %s writes/s (%.0f%%)",
+			count(rt.AchievedWritesPerS), count(rt.IntendedWritesPerS), ratio*100)
+	case rt.AchievedWritesPerS > 0:
+		c.Detail = fmt.Sprintf("unthrottled (rate 0): %s writes/s", count(rt.AchievedWritesPerS))
+	default:
+		return c, false
+	}
+	return c, true
+}
+
+func checkClock(cl Clock, e2e Metric) (Check, bool) {
+	c := Check{Name: "clock", OK: true}
+	if e2e.Count == 0 || e2e.P50US <= 0 {
+		return c, false
+	}
+	p50 := duration(float64(e2e.P50US))
+	if cl.Samples == 0 {
+		c.OK = false
+		assumed := "assume this host's clock agrees with the database's"
+		if cl.OffsetUS != 0 {
+			assumed = "are as good as the offset given"
+		}
+		c.Detail = fmt.Sprintf("offset not measured: e2e_commit (p50 %s), commit_to_kafka and resolved_lag %s; "+
+			"e2e_ack uses one clock", p50, assumed)
+		return c, true
+	}
+	u := duration(float64(cl.UncertaintyUS))
+	pct := float64(cl.UncertaintyUS) / float64(e2e.P50US) * 100
+	if float64(cl.UncertaintyUS) > ClockCheckRatio*float64(e2e.P50US) {
+		c.OK = false
+		c.Detail = fmt.Sprintf("offset uncertainty ±%s is %.0f%% of the e2e_commit median (%s): e2e_commit, "+
+			"commit_to_kafka and resolved_lag are only good to ±%s; e2e_ack uses one clock",
+			u, pct, p50, u)
+		return c, true
+	}
+	c.Detail = fmt.Sprintf("offset uncertainty ±%s, %.1f%% of the e2e_commit median (%s)", u, pct, p50)
+	return c, true
+}
