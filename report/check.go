@@ -1,6 +1,9 @@
 package report
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Check is one self-check of a run: did cfbench deliver and observe what was asked without
 // becoming part of what it measured? A failed check does not fail the run (delivery does); it
@@ -19,7 +22,8 @@ const (
 	LagCheckMinMsgs = 1000
 	LagCheckSeconds = 3
 	// ScheduleCheckRatio: the load kept its schedule when it achieved at least this fraction of
-	// the intended write rate.
+	// the intended write rate, or fell short by no more than Poisson arrivals do by chance (three
+	// standard deviations, √ of the intended writes).
 	ScheduleCheckRatio = 0.95
 	// ClockCheckRatio: the clock offset is good enough when its ± uncertainty is at most this
 	// fraction of the e2e_commit median.
@@ -36,7 +40,7 @@ func CheckRun(r *Result) []Check {
 	if c, ok := checkConsumer(r.Series); ok {
 		out = append(out, c)
 	}
-	if c, ok := checkLoad(r.Rates); ok {
+	if c, ok := checkLoad(r.Rates, len(r.Series)); ok {
 		out = append(out, c)
 	}
 	if c, ok := checkClock(r.Clock, r.Metrics[MetricE2ECommit]); ok {
@@ -87,12 +91,16 @@ func checkConsumer(series []Second) (Check, bool) {
 	return c, true
 }
 
-func checkLoad(rt Rates) (Check, bool) {
+// checkLoad compares the achieved write rate with the intended one over secs seconds (0:
+// unknown, then only the ratio counts).
+func checkLoad(rt Rates, secs int) (Check, bool) {
 	c := Check{Name: "load", OK: true}
 	switch {
 	case rt.IntendedWritesPerS > 0:
 		ratio := rt.AchievedWritesPerS / rt.IntendedWritesPerS
-		if ratio < ScheduleCheckRatio {
+		short := (rt.IntendedWritesPerS - rt.AchievedWritesPerS) * float64(secs) // writes
+		chance := 3 * math.Sqrt(rt.IntendedWritesPerS*float64(secs))
+		if ratio < ScheduleCheckRatio && (secs == 0 || short > chance) {
 			c.OK = false
 			c.Detail = fmt.Sprintf("fell behind its schedule: achieved %s of the intended %s writes/s (%.0f%%): "+
 				"write latencies count from the intended start, but the changefeed carried less than asked; "+

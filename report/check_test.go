@@ -76,6 +76,21 @@ func TestCheckRun(t *testing.T) {
 			text: map[string]string{"load": "achieved 700 of the intended 1000 writes/s (70%)"},
 		},
 		{
+			name: "a Poisson load 10% short over 60 s at 10/s: chance (3σ = 73 writes)",
+			r:    Result{Rates: Rates{IntendedWritesPerS: 10, AchievedWritesPerS: 9}, Series: make([]Second, 60)},
+			want: map[string]bool{"load": true},
+		},
+		{
+			name: "20% short over 60 s at 10/s: behind",
+			r:    Result{Rates: Rates{IntendedWritesPerS: 10, AchievedWritesPerS: 8}, Series: make([]Second, 60)},
+			want: map[string]bool{"load": false},
+		},
+		{
+			name: "7% short over 300 s at 1000/s: behind",
+			r:    Result{Rates: Rates{IntendedWritesPerS: 1000, AchievedWritesPerS: 930}, Series: make([]Second, 300)},
+			want: map[string]bool{"load": false},
+		},
+		{
 			name: "unthrottled load",
 			r:    Result{Rates: Rates{AchievedWritesPerS: 12000}},
 			want: map[string]bool{"load": true},

@@ -49,7 +49,7 @@
 //
 // [CheckRun] says whether cfbench itself stayed out of what it measured: the consumer kept up
 // (its lag never stayed above one second of traffic for [LagCheckSeconds] seconds), the load kept
-// its schedule ([ScheduleCheckRatio] of the intended rate) and the clock offset is known well
+// its schedule ([ScheduleCheckRatio] of the intended rate, or short by chance) and the clock offset is known well
 // enough ([ClockCheckRatio] of the e2e_commit median). A failed check is a warning in the text
 // summary, a banner in the HTML page and a "check:" line under a comparison; it does not fail
 // the run.
