@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cfbench/cfbench/consume"
 	"github.com/cfbench/cfbench/load"
 	"github.com/cfbench/cfbench/profiles"
 	"github.com/cfbench/cfbench/report"
@@ -140,11 +141,17 @@ func newOwnLedger(l *load.Ledger, cities []int, spill *report.SidecarWriter) *ow
 	return o
 }
 
-// Take is load.Ledger.Take for this worker's rows; see ownLedger.
+// Take is TakeReceived at the time of the call.
 func (o *ownLedger) Take(table string, key []byte) (time.Time, bool) {
+	return o.TakeReceived(table, key, time.Now())
+}
+
+// TakeReceived is load.Ledger.Take for this worker's rows; another worker's row goes to the
+// sidecar with its receive time (consume.ReceiveLedger). See ownLedger.
+func (o *ownLedger) TakeReceived(table string, key []byte, received time.Time) (time.Time, bool) {
 	for _, p := range o.others {
 		if bytes.HasPrefix(key, p) {
-			o.foreign(table, key)
+			o.foreign(table, key, received)
 			return time.Time{}, false
 		}
 	}
@@ -156,15 +163,17 @@ func (o *ownLedger) Take(table string, key []byte) (time.Time, bool) {
 	if ack, ok := o.Ledger.TakeRecorded(table, key); ok {
 		return ack, true
 	}
-	o.foreign(table, key)
+	o.foreign(table, key, received)
 	return time.Time{}, false
 }
 
-func (o *ownLedger) foreign(table string, key []byte) {
+func (o *ownLedger) foreign(table string, key []byte, received time.Time) {
 	if o.spill != nil {
-		o.spill.Received(table, key, time.Now())
+		o.spill.Received(table, key, received)
 	}
 }
+
+var _ consume.ReceiveLedger = (*ownLedger)(nil)
 
 // partitionName is how results and the coordination table name a partition: "topic[p]".
 func partitionName(topic string, partition int32) string {

@@ -129,7 +129,8 @@ func TestOwnLedgerPassesOverOtherCities(t *testing.T) {
 	mine := load.AppendKey(nil, load.Cities[0], "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")
 	theirs := load.AppendKey(nil, load.Cities[1], "2c28a231-8b1e-4e83-9bfa-6c4cdb0a3a4f")
 	l.Record("users", mine, time.Now(), time.Now())
-	if _, ok := own.Take("users", theirs); ok || l.Early() != 0 {
+	recvAt := time.Now().Add(-3 * time.Millisecond) // as Poll stamped it, before the recorder saw it
+	if _, ok := own.TakeReceived("users", theirs, recvAt); ok || l.Early() != 0 {
 		t.Fatalf("another worker's row reached the ledger (early %d)", l.Early())
 	}
 	if _, ok := own.Take("users", mine); !ok || l.Outstanding() != 0 {
@@ -154,11 +155,16 @@ func TestOwnLedgerPassesOverOtherCities(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
+	var at []int64
 	if _, err := report.ReadSidecar(path, func(rec report.SidecarRecord) error {
 		got = append(got, string(rec.Kind)+" "+rec.Table+" "+rec.Key)
+		at = append(at, rec.At)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+	if len(at) > 0 && at[0] != recvAt.UnixNano() {
+		t.Errorf("another worker's row spilled with receive time %d, want the stamped %d", at[0], recvAt.UnixNano())
 	}
 	want := []string{"R users " + string(theirs), "R promo_codes " + string(other)}
 	if !slices.Equal(got, want) {

@@ -143,6 +143,7 @@ type recorder struct {
 	tsOffsetNs int64 // clock offset (record timestamps' clock − consumer), ns; see RecordTimestampOffset
 	window     time.Duration
 	ledger     Ledger
+	recvLedger ReceiveLedger // ledger, when it is one
 	tableOf    func(topic string) string
 	onInterval func(Interval)
 	lag        func() int64 // the consumer's lag in messages, -1 unknown; nil: not measured (-1)
@@ -184,6 +185,7 @@ func newRecorder(start time.Time, offset, window time.Duration, ledger Ledger, t
 		curHist: NewHistogram(),
 		impact:  RefreshImpact{Window: window, Inside: NewHistogram(), Outside: NewHistogram()},
 	}
+	r.recvLedger, _ = ledger.(ReceiveLedger)
 	r.cur.Start = start
 	r.slots = make([]slot, int(window/slotDur)+3)
 	for i := range r.slots {
@@ -292,7 +294,14 @@ func (r *recorder) observe(rec *message) {
 		recordUS(t.s.KafkaToConsumer, recvNs-tsNs)
 	}
 	if r.ledger != nil {
-		if ack, ok := r.ledger.Take(t.table, env.Key); ok {
+		var ack time.Time
+		var ok bool
+		if r.recvLedger != nil {
+			ack, ok = r.recvLedger.TakeReceived(t.table, env.Key, rec.Received)
+		} else {
+			ack, ok = r.ledger.Take(t.table, env.Key)
+		}
+		if ok {
 			recordUS(t.s.E2EAck, recvNs-ack.UnixNano())
 		}
 	}

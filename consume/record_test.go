@@ -3,6 +3,7 @@ package consume
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -165,6 +166,36 @@ func TestRecorderE2EAck(t *testing.T) {
 	}
 	if l.Outstanding() != 0 {
 		t.Errorf("ledger still holds %d", l.Outstanding())
+	}
+}
+
+// recvLedger is a ReceiveLedger that remembers the receive times it was given.
+type recvLedger struct {
+	fakeLedger
+	got []time.Time
+}
+
+func (l *recvLedger) TakeReceived(table string, key []byte, received time.Time) (time.Time, bool) {
+	l.got = append(l.got, received)
+	return l.fakeLedger.Take(table, key)
+}
+
+// TestRecorderReceiveLedger: a ReceiveLedger gets each new row's stamped receive time, not the
+// recorder's clock.
+func TestRecorderReceiveLedger(t *testing.T) {
+	l := &recvLedger{fakeLedger: fakeLedger{"vehicles/[1]": {t0.Add(-40 * time.Millisecond)}}}
+	r := newRecorder(t0, 0, time.Second, l, nil, nil)
+	var want []time.Time
+	for i := range 2 {
+		recv := t0.Add(time.Duration(60+i) * time.Millisecond)
+		want = append(want, recv)
+		r.observe(&message{Topic: "vehicles", Key: []byte(`[` + string(rune('1'+i)) + `]`), Value: rowValue(t0, 0), Received: recv})
+	}
+	if !slices.EqualFunc(l.got, want, time.Time.Equal) {
+		t.Errorf("TakeReceived got receive times %v, want %v", l.got, want)
+	}
+	if h := snap(r).Overall.E2EAck; h.TotalCount() != 1 || h.Max()/1000 != 100 {
+		t.Errorf("e2e_ack count %d max %d µs, want 1 of 100 ms", h.TotalCount(), h.Max())
 	}
 }
 

@@ -8,8 +8,18 @@ import (
 // Take removes and returns the oldest outstanding acknowledgement time of a write to (table,
 // key); key is the changefeed message key exactly as received. It must be safe for concurrent
 // use and should not allocate: the recorder goroutine calls it once per new row version.
+//
+// A Ledger that is also a [ReceiveLedger] gets TakeReceived instead of Take.
 type Ledger interface {
 	Take(table string, key []byte) (ack time.Time, ok bool)
+}
+
+// ReceiveLedger is a Ledger that also wants each row's receive time (the moment Poll returned
+// it, on this host's clock), e.g. to pass rows it does not hold on to another process: the
+// recorder runs up to a batch (≤ 5 ms) behind Poll, so its own clock would be late by that.
+type ReceiveLedger interface {
+	Ledger
+	TakeReceived(table string, key []byte, received time.Time) (ack time.Time, ok bool)
 }
 
 // outstandinger is the optional part of a Ledger that lets Stats report missing rows
