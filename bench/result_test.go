@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"bytes"
+	"log/slog"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,5 +55,26 @@ func TestMeasuredRates(t *testing.T) {
 	}
 	if series[2].ConsumerLagMsgs != nil { // k=4: unknown
 		t.Errorf("t=2 consumer lag %d, want none (unknown)", *series[2].ConsumerLagMsgs)
+	}
+}
+
+// TestReportWarnsWhenConsumerFallsBehind: three seconds in a row over the line log one warning,
+// a good second ends the streak (info), and a second streak warns again.
+func TestReportWarnsWhenConsumerFallsBehind(t *testing.T) {
+	var logs bytes.Buffer
+	r := &runner{log: slog.New(slog.NewTextHandler(&logs, nil)),
+		intervals: make(chan consume.Interval, 16), reported: make(chan struct{})}
+	go r.report()
+	for _, lag := range []int64{5, 2000, 3000, 4000, 5000, 10, -1, 2000, 2000, 2000} {
+		r.intervals <- consume.Interval{Events: 500, LagMsgs: lag}
+	}
+	close(r.intervals)
+	<-r.reported
+	out := logs.String()
+	if n := strings.Count(out, "level=WARN msg=\"the consumer is falling behind"); n != 2 {
+		t.Errorf("%d warnings, want 2:\n%s", n, out)
+	}
+	if !strings.Contains(out, "not_polled_msgs=4000") || !strings.Contains(out, "the consumer caught up\" behind_s=4 peak_not_polled_msgs=5000") {
+		t.Errorf("warning or catch-up line lacks its figures:\n%s", out)
 	}
 }

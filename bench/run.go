@@ -785,10 +785,25 @@ func (r *runner) onConsumeInterval(iv consume.Interval) {
 }
 
 // report prints each interval's row and feeds the metrics, off the poll goroutine, until
-// intervals is closed.
+// intervals is closed. It warns once each time the consumer falls behind (report.LagBehind for
+// report.LagCheckSeconds seconds in a row), so a user can stop a run that measures cfbench.
 func (r *runner) report() {
 	defer close(r.reported)
+	behind, peak := 0, int64(0)
 	for iv := range r.intervals {
+		if iv.LagMsgs >= 0 && report.LagBehind(iv.LagMsgs, iv.Events) {
+			behind++
+			peak = max(peak, iv.LagMsgs)
+			if behind == report.LagCheckSeconds {
+				r.log.Warn("the consumer is falling behind: e2e latencies now include waiting for cfbench's own consumer (give it more CPU, or split it with --worker i/n)",
+					"seconds", behind, "not_polled_msgs", iv.LagMsgs, "events_per_s", iv.Events)
+			}
+		} else {
+			if behind >= report.LagCheckSeconds {
+				r.log.Info("the consumer caught up", "behind_s", behind, "peak_not_polled_msgs", peak)
+			}
+			behind, peak = 0, 0
+		}
 		if m := r.o.Metrics; m != nil {
 			m.ObserveConsume(iv)
 			m.ObserveTokens(r.tokens.Stats())

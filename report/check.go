@@ -49,6 +49,14 @@ func CheckRun(r *Result) []Check {
 	return out
 }
 
+// LagBehind reports whether a second that ended with lagMsgs messages not polled, after events
+// row messages were received in it, counts towards the consumer falling behind: more than
+// LagCheckMinMsgs messages and more than one second of traffic. LagCheckSeconds such seconds in
+// a row fail the consumer check (and make cfbench run warn while it runs).
+func LagBehind(lagMsgs, events int64) bool {
+	return lagMsgs > LagCheckMinMsgs && lagMsgs > events
+}
+
 func checkConsumer(series []Second) (Check, bool) {
 	c := Check{Name: "consumer", OK: true}
 	measured := false
@@ -65,7 +73,7 @@ func checkConsumer(series []Second) (Check, bool) {
 		if lag > peak {
 			peak, peakT = lag, s.T
 		}
-		if lag > LagCheckMinMsgs && lag > s.Events {
+		if LagBehind(lag, s.Events) {
 			if run == 0 {
 				from = s.T
 			}
