@@ -34,9 +34,8 @@ const (
 	evTick                     // nothing happened (an empty Poll)
 )
 
-// event is one thing the poll loop saw, in the order it saw it, stamped at (monotonic time since
-// the handoff's base, read right after Poll returned: cheaper than time.Now, and the same wall
-// time unless the wall clock is stepped during the run).
+// event is one thing the poll loop saw, in the order it saw it, stamped at (wall-clock time
+// since the handoff's base, read right after Poll returned; see stamper).
 type event struct {
 	at    time.Duration
 	m     *kafka.Message // evMessage
@@ -53,17 +52,65 @@ type batch struct {
 	snapAt time.Duration
 }
 
+// anchorEvery is how often, in monotonic time, the stamper reads the wall clock again.
+const anchorEvery = 100 * time.Microsecond
+
+// stamper reads receive times: wall-clock time (what the database's timestamps are compared
+// with) since a base, as cheaply as a monotonic reading. Between two reads of the wall clock at
+// least anchorEvery apart it adds the monotonic time elapsed: the two clocks need not agree for
+// longer than that. Some VMs step the wall clock away from the monotonic one all the time (5 ms
+// every second was seen: extrapolating from the start of a run put a 10-minute run's receive
+// times 3 s early); NTP may step it once. Owned by the poll goroutine.
+type stamper struct {
+	baseWall   int64         // base's wall clock, Unix ns
+	base       time.Time     // with its monotonic reading
+	anchorMono time.Duration // monotonic time since base at the last wall-clock read
+	anchorWall time.Duration // wall-clock time since base then
+	// A test's clocks: the wall clock (else time.Now) and the monotonic time since base (else
+	// time.Since(base)).
+	wall func() time.Time
+	mono func() time.Duration
+}
+
+func newStamper(base time.Time) stamper {
+	return stamper{baseWall: base.UnixNano(), base: base, anchorMono: -anchorEvery}
+}
+
+// now returns the wall-clock time since base, within anchorEvery of the last wall-clock read.
+func (s *stamper) now() time.Duration {
+	var m time.Duration
+	if s.mono != nil {
+		m = s.mono()
+	} else {
+		m = time.Since(s.base)
+	}
+	if m-s.anchorMono < anchorEvery {
+		return s.anchorWall + m - s.anchorMono
+	}
+	var w time.Time
+	if s.wall != nil {
+		w = s.wall()
+	} else {
+		w = time.Now()
+	}
+	s.anchorMono, s.anchorWall = m, time.Duration(w.UnixNano()-s.baseWall)
+	return s.anchorWall
+}
+
+// time converts a stamp back to a time.Time (wall clock only).
+func (s *stamper) time(at time.Duration) time.Time { return time.Unix(0, s.baseWall+int64(at)) }
+
 // handoff connects the poll loop (the send side) and the recorder goroutine (record).
 type handoff struct {
-	base time.Time     // event times are monotonic durations since base
-	full chan *batch   // poll loop → recorder
-	free chan *batch   // recorder → poll loop
-	cur  *batch        // the batch the poll loop is filling
-	done chan struct{} // closed when the recorder goroutine has recorded everything
+	clock stamper       // event times: wall-clock time since the base
+	full  chan *batch   // poll loop → recorder
+	free  chan *batch   // recorder → poll loop
+	cur   *batch        // the batch the poll loop is filling
+	done  chan struct{} // closed when the recorder goroutine has recorded everything
 }
 
 func newHandoff(base time.Time) *handoff {
-	h := &handoff{base: base, full: make(chan *batch, batchPool), free: make(chan *batch, batchPool), done: make(chan struct{})}
+	h := &handoff{clock: newStamper(base), full: make(chan *batch, batchPool), free: make(chan *batch, batchPool), done: make(chan struct{})}
 	for range batchPool - 1 {
 		h.free <- &batch{events: make([]event, 0, batchSize)}
 	}
@@ -71,11 +118,11 @@ func newHandoff(base time.Time) *handoff {
 	return h
 }
 
-// now returns the current time as an event time.
-func (h *handoff) now() time.Duration { return time.Since(h.base) }
+// now returns the current time as an event time. Poll goroutine only.
+func (h *handoff) now() time.Duration { return h.clock.now() }
 
-// time converts an event time back to a time.Time (wall and monotonic).
-func (h *handoff) time(at time.Duration) time.Time { return h.base.Add(at) }
+// time converts an event time back to a time.Time (wall clock only).
+func (h *handoff) time(at time.Duration) time.Time { return h.clock.time(at) }
 
 // pending reports whether the current batch holds events not yet handed over.
 func (h *handoff) pending() bool { return len(h.cur.events) > 0 }

@@ -140,3 +140,47 @@ func BenchmarkHandoffRecord(b *testing.B) {
 		b.Fatalf("verify %+v, decode errors %d", s.Verify, s.DecodeErrors)
 	}
 }
+
+// TestStamperFollowsWallClock: receive stamps follow the wall clock even when it runs 0.5% fast
+// against the monotonic clock and is stepped 20 ms forward then 7 ms back (both seen on VMs):
+// every stamp is within the drift of one anchorEvery (plus a step's first anchorEvery) of the
+// wall clock, where extrapolating the monotonic clock from the start is off by 63 ms after 10 s.
+func TestStamperFollowsWallClock(t *testing.T) {
+	var mono time.Duration
+	wallAt := func(m time.Duration) time.Duration {
+		w := m + m/200 // 0.5% fast
+		if m >= 3*time.Second {
+			w += 20 * time.Millisecond
+		}
+		if m >= 6*time.Second {
+			w -= 7 * time.Millisecond
+		}
+		return w
+	}
+	s := newStamper(t0)
+	s.mono = func() time.Duration { return mono }
+	s.wall = func() time.Time { return t0.Add(wallAt(mono)) }
+	var worst, worstStep time.Duration
+	for mono = 0; mono <= 10*time.Second; mono += 7 * time.Microsecond {
+		got := s.now()
+		err := got - wallAt(mono)
+		if err < 0 {
+			err = -err
+		}
+		nearStep := (mono >= 3*time.Second && mono < 3*time.Second+anchorEvery) || (mono >= 6*time.Second && mono < 6*time.Second+anchorEvery)
+		if nearStep {
+			worstStep = max(worstStep, err)
+		} else {
+			worst = max(worst, err)
+		}
+		if at := s.time(got); !at.Equal(t0.Add(got)) {
+			t.Fatalf("time(%v) = %v, want base + %v", got, at, got)
+		}
+	}
+	if limit := anchorEvery / 200; worst > limit {
+		t.Errorf("stamps up to %v from the wall clock, want ≤ %v (0.5%% of anchorEvery)", worst, limit)
+	}
+	if worstStep > 20*time.Millisecond+anchorEvery {
+		t.Errorf("within anchorEvery of a step: %v off, want at most the step", worstStep)
+	}
+}
