@@ -103,6 +103,10 @@ func (r *runner) result(ls *load.Stats, interrupted bool) *report.Result {
 	sort.SliceStable(res.Errors, func(i, j int) bool { return res.Errors[i].At.Before(res.Errors[j].At) })
 
 	res.Clock = report.Clock{OffsetUS: r.clock.Offset.Microseconds(), UncertaintyUS: r.clock.Uncertainty.Microseconds(), Samples: r.clock.Samples}
+	if e := r.clockEnd; e != nil {
+		res.Clock.DriftUS = ptr((e.Offset - r.clock.Offset).Microseconds())
+		res.Clock.EndUncertaintyUS = e.Uncertainty.Microseconds()
+	}
 
 	// Rates and the per-second series over the measured phase.
 	res.Series, res.Rates = r.measured(cs, measureStart)

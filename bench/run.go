@@ -121,6 +121,7 @@ type runner struct {
 	dialect    load.Dialect
 	tokens     *oauth.Source
 	clock      changefeed.ClockOffset
+	clockEnd   *changefeed.ClockOffset // probed again after the drain; nil if that failed
 	ledger     *load.Ledger
 	consumer   *consume.Consumer
 	feed       *pgfeed.Feed
@@ -234,6 +235,7 @@ func (r *runner) run(ctx context.Context) (*Outcome, error) {
 			r.log.Warn("missing: acknowledged write never consumed", "table", e.Table, "key", e.Key, "ack", e.Ack.UTC().Format(time.RFC3339Nano))
 		}
 	}
+	r.probeClockAgain(ctx)
 	r.bgCancel()
 	r.bg.Wait()
 	if err := r.writeSidecar(); err != nil {
@@ -782,6 +784,28 @@ func (r *runner) onConsumeInterval(iv consume.Interval) {
 	case r.intervals <- iv:
 	default:
 	}
+}
+
+// clockProbeAgainTimeout bounds the end-of-run clock probe (a database that went away must not
+// hold the result up).
+const clockProbeAgainTimeout = 5 * time.Second
+
+// probeClockAgain measures the clock offset again after the drain, so the result says how far
+// it moved while e2e_commit was corrected by the first probe (report.Clock.DriftUS). It runs
+// even after SIGINT (briefly: ~50 round trips); a failure is logged, not fatal.
+func (r *runner) probeClockAgain(ctx context.Context) {
+	if r.pool == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), clockProbeAgainTimeout)
+	defer cancel()
+	end, err := changefeed.ProbeClock(pctx, r.pool, r.p.Measure.ClockSamples)
+	if err != nil {
+		r.log.Warn("clock offset at the end of the run: not measured", "err", err)
+		return
+	}
+	r.clockEnd = &end
+	r.log.Info("clock offset at the end", "offset", end.Offset, "uncertainty", end.Uncertainty, "drift", end.Offset-r.clock.Offset)
 }
 
 // report prints each interval's row and feeds the metrics, off the poll goroutine, until

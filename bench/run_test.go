@@ -65,8 +65,26 @@ func TestLocalRun(t *testing.T) {
 	if c := res.Clock; c.Samples == 0 || abs(c.OffsetUS) > 5000 || c.UncertaintyUS <= 0 || c.UncertaintyUS > 5000 {
 		t.Errorf("clock offset %d ± %d µs over %d samples: want near 0 with a small bound", c.OffsetUS, c.UncertaintyUS, c.Samples)
 	}
+	if c := res.Clock; c.DriftUS == nil || abs(*c.DriftUS) > 5000 || c.EndUncertaintyUS <= 0 {
+		t.Errorf("clock probed again at the end: drift %v ± %d µs, want near 0 (one host) with a bound", c.DriftUS, c.EndUncertaintyUS)
+	}
 	if len(res.Series) < 8 {
 		t.Errorf("series has %d seconds, want about 12", len(res.Series))
+	}
+	for _, s := range res.Series {
+		if s.ConsumerLagMsgs == nil {
+			t.Errorf("second %d has no consumer lag", s.T)
+		}
+	}
+	// 100 writes/s on the local stack: cfbench keeps up, keeps its schedule and knows the clock.
+	checks := report.CheckRun(res)
+	if len(checks) != 3 {
+		t.Errorf("self-checks %+v, want consumer, load and clock", checks)
+	}
+	for _, c := range checks {
+		if !c.OK {
+			t.Errorf("self-check %s failed: %s", c.Name, c.Detail)
+		}
 	}
 	if _, ok := res.Warmup[report.MetricE2ECommit]; !ok {
 		t.Error("the warm-up was not kept apart")

@@ -33,8 +33,9 @@ const (
 // CheckRun runs the self-checks on r, in this order, skipping those r has no data for:
 //   - consumer: from the series' consumer_lag_msgs (not checked when they are absent);
 //   - load: achieved vs intended writes/s (not checked for a run that wrote nothing);
-//   - clock: the offset's ± uncertainty against the e2e_commit median (not checked without
-//     e2e_commit).
+//   - clock: the offset's ± uncertainty, widened by how far it moved by the end of the run
+//     when a second probe saw it move beyond both probes' bounds, against the e2e_commit median
+//     (not checked without e2e_commit).
 func CheckRun(r *Result) []Check {
 	var out []Check
 	if c, ok := checkConsumer(r.Series); ok {
@@ -142,15 +143,24 @@ func checkClock(cl Clock, e2e Metric) (Check, bool) {
 			"e2e_ack uses one clock", p50, assumed)
 		return c, true
 	}
-	u := duration(float64(cl.UncertaintyUS))
-	pct := float64(cl.UncertaintyUS) / float64(e2e.P50US) * 100
-	if float64(cl.UncertaintyUS) > ClockCheckRatio*float64(e2e.P50US) {
+	// The bound on the correction: the start probe's ±, plus how far the offset moved by the end
+	// when the end probe saw it move beyond both probes' bounds.
+	boundUS := cl.UncertaintyUS
+	what := "offset uncertainty ±" + duration(float64(boundUS))
+	if cl.DriftUS != nil {
+		if d := abs(*cl.DriftUS); d > cl.UncertaintyUS+cl.EndUncertaintyUS {
+			boundUS += d
+		}
+		what = fmt.Sprintf("offset known to ±%s (±%s at the start, moved %s by the end)", duration(float64(boundUS)),
+			duration(float64(cl.UncertaintyUS)), signedDuration(*cl.DriftUS))
+	}
+	pct := float64(boundUS) / float64(e2e.P50US) * 100
+	if float64(boundUS) > ClockCheckRatio*float64(e2e.P50US) {
 		c.OK = false
-		c.Detail = fmt.Sprintf("offset uncertainty ±%s is %.0f%% of the e2e_commit median (%s): e2e_commit, "+
-			"commit_to_kafka and resolved_lag are only good to ±%s; e2e_ack uses one clock",
-			u, pct, p50, u)
+		c.Detail = fmt.Sprintf("%s is %.0f%% of the e2e_commit median (%s): e2e_commit, commit_to_kafka and "+
+			"resolved_lag are only good to ±%s; e2e_ack uses one clock", what, pct, p50, duration(float64(boundUS)))
 		return c, true
 	}
-	c.Detail = fmt.Sprintf("offset uncertainty ±%s, %.1f%% of the e2e_commit median (%s)", u, pct, p50)
+	c.Detail = fmt.Sprintf("%s, %.1f%% of the e2e_commit median (%s)", what, pct, p50)
 	return c, true
 }

@@ -109,6 +109,20 @@ func TestCheckRun(t *testing.T) {
 			text: map[string]string{"clock": "±2.00ms is 20% of the e2e_commit median"},
 		},
 		{
+			name: "clock drifted beyond both bounds",
+			r: Result{Clock: Clock{UncertaintyUS: 200, Samples: 12, DriftUS: ptr(int64(-1500)), EndUncertaintyUS: 300},
+				Metrics: map[string]Metric{MetricE2ECommit: e2e}},
+			want: map[string]bool{"clock": false},
+			text: map[string]string{"clock": "offset known to ±1.70ms (±200µs at the start, moved −1.50ms by the end) is 17% of the e2e_commit median"},
+		},
+		{
+			name: "clock drift within the probes' bounds",
+			r: Result{Clock: Clock{UncertaintyUS: 200, Samples: 12, DriftUS: ptr(int64(400)), EndUncertaintyUS: 300},
+				Metrics: map[string]Metric{MetricE2ECommit: e2e}},
+			want: map[string]bool{"clock": true},
+			text: map[string]string{"clock": "offset known to ±200µs (±200µs at the start, moved +400µs by the end), 2.0%"},
+		},
+		{
 			name: "clock not measured",
 			r:    Result{Metrics: map[string]Metric{MetricE2ECommit: e2e}},
 			want: map[string]bool{"clock": false},
@@ -135,3 +149,5 @@ func TestCheckRun(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -78,7 +78,8 @@ func synth(seed uint64, medianUS float64, secs int) *Result {
 	r.Delivery = Delivery{Written: events, Received: events + 3, Duplicates: 3}
 	r.Token = Token{Fetches: 4, Refreshes: 3, FirstTokenUS: 15_300, LifetimeS: 60,
 		Events: []TokenEvent{{At: started, TookUS: 15_300, OK: true}}}
-	r.Clock = Clock{OffsetUS: -1_234, UncertaintyUS: 450, Samples: 12}
+	drift := int64(120)
+	r.Clock = Clock{OffsetUS: -1_234, UncertaintyUS: 450, Samples: 12, DriftUS: &drift, EndUncertaintyUS: 380}
 	d := float64(secs)
 	r.Rates = Rates{IntendedWritesPerS: 100, AchievedWritesPerS: float64(events) / d, EventsPerS: float64(events) / d,
 		BytesPerS: float64(events) * 512 / d}

@@ -149,6 +149,11 @@ func Merge(rs []*Result) (*Result, error) {
 		}
 		oc.UncertaintyUS = max(oc.UncertaintyUS, c.UncertaintyUS)
 		oc.Samples += c.Samples
+		if c.DriftUS != nil && (oc.DriftUS == nil || abs(*c.DriftUS) > abs(*oc.DriftUS)) {
+			d := *c.DriftUS
+			oc.DriftUS = &d
+		}
+		oc.EndUncertaintyUS = max(oc.EndUncertaintyUS, c.EndUncertaintyUS)
 
 		out.Rates.IntendedWritesPerS += r.Rates.IntendedWritesPerS
 		out.Rates.AchievedWritesPerS += r.Rates.AchievedWritesPerS

@@ -16,10 +16,14 @@ func TestMerge(t *testing.T) {
 	w2.Run.Ended = w1.Run.Ended.Add(time.Second)
 	w2.Run.Interrupted = true
 	w2.Delivery.Missing = 4
+	w2.Clock.DriftUS, w2.Clock.EndUncertaintyUS = ptr(int64(-300)), 900 // w1's: +120 ± 380 µs
 
 	m, err := Merge([]*Result{w1, w2})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c := m.Clock; c.DriftUS == nil || *c.DriftUS != -300 || c.EndUncertaintyUS != 900 {
+		t.Errorf("merged clock %+v, want the larger drift −300 µs and end uncertainty 900 µs", c)
 	}
 	if m.Run.Worker != "merged 2/2" || !m.Run.Started.Equal(w1.Run.Started) || !m.Run.Ended.Equal(w2.Run.Ended) || !m.Run.Interrupted {
 		t.Errorf("run = %+v", m.Run)

@@ -283,6 +283,12 @@ type Clock struct {
 	OffsetUS      int64 `json:"offset_us"`
 	UncertaintyUS int64 `json:"uncertainty_us"`
 	Samples       int   `json:"samples"`
+	// DriftUS is the offset measured again when the run ended minus OffsetUS: how far the two
+	// clocks moved apart while e2e_commit was corrected by OffsetUS; EndUncertaintyUS is that
+	// second probe's bound. After a merge, the largest drift of the workers' (cfbench extension,
+	// optional: nil when there was no second probe).
+	DriftUS          *int64 `json:"drift_us,omitempty"`
+	EndUncertaintyUS int64  `json:"end_uncertainty_us,omitempty"`
 }
 
 // Rates are whole-run averages over the measured phase.

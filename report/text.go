@@ -146,8 +146,12 @@ func WriteText(w io.Writer, r *Result) error {
 	if c.OffsetUS < 0 {
 		sign = "−"
 	}
-	ew.printf("clock     offset %s%s ± %s (%d samples)\n", sign, duration(float64(abs(c.OffsetUS))),
+	ew.printf("clock     offset %s%s ± %s (%d samples)", sign, duration(float64(abs(c.OffsetUS))),
 		duration(float64(c.UncertaintyUS)), c.Samples)
+	if c.DriftUS != nil {
+		ew.printf("; at the end %s (± %s)", signedDuration(*c.DriftUS), duration(float64(c.EndUncertaintyUS)))
+	}
+	ew.printf("\n")
 
 	rt := r.Rates
 	ew.printf("rates     intended %s writes/s  achieved %s writes/s  events %s/s", count(rt.IntendedWritesPerS),
@@ -204,6 +208,17 @@ func WriteChecks(w io.Writer, r *Result) error {
 		ew.printf("%s%s  %-9s%s\n", prefix, verdict, c.Name, c.Detail)
 	}
 	return ew.err
+}
+
+// signedDuration formats a change in µs with its sign: "+3µs", "−1.20ms", "±0".
+func signedDuration(us int64) string {
+	switch {
+	case us > 0:
+		return "+" + duration(float64(us))
+	case us < 0:
+		return "−" + duration(float64(-us))
+	}
+	return "±0"
 }
 
 func orDash(s string) string {
