@@ -22,6 +22,8 @@
 //   - "run.variant" (matrix variant label) and "run.repetition" (1-based), used by compare;
 //   - "run.measured_from" (RFC 3339): when the measured phase began;
 //   - "rates.bytes_per_s";
+//   - "clock.drift_us" and "clock.end_uncertainty_us": the clock offset probed again after the
+//     drain, as a change from "clock.offset_us", and that probe's bound;
 //   - "series[].consumer_lag_msgs": messages the consumer had not polled yet as the second
 //     closed (summed over workers after a merge), the input of [CheckRun]'s consumer check;
 //   - for the workers of a group run (cfbench run --worker i/n, n > 1): "run.group",
