@@ -417,6 +417,10 @@ func isInteger(s []byte) bool {
 
 var errBadDecimal = errors.New("not a decimal number")
 
+// apdLowestZeroExponent is apd's lowestZeroNegativeCoefficientCockroach: below it, a zero is
+// printed in exponent form.
+const apdLowestZeroExponent = -2000
+
 // AppendDecimal appends a decimal number given as text (PostgreSQL numeric output, a JSON
 // number, or Go's 'E' float format) the way apd.Decimal.String prints it after SetString:
 // plain notation when the exponent is ≤ 0 and the adjusted exponent ≥ -6, otherwise
@@ -513,9 +517,10 @@ func AppendDecimal(dst []byte, s []byte) ([]byte, error) {
 		dst = append(dst, '-')
 	}
 	adj := exp + len(d) - 1
-	// apd (CockroachDB's decimals) prints a zero with a negative exponent in plain form however
-	// small the exponent: 0E-7 is "0.0000000" (found by FuzzAppendDecimal).
-	if exp <= 0 && (adj >= -6 || zero) {
+	// apd (CockroachDB's decimals) prints a zero with a negative exponent down to -2000 (the
+	// lowest CockroachDB supports) in plain form: 0E-7 is "0.0000000", but 0E-2001 stays
+	// "0E-2001" (apd's lowestZeroNegativeCoefficientCockroach; both found by FuzzAppendDecimal).
+	if exp <= 0 && (adj >= -6 || (zero && exp >= apdLowestZeroExponent)) {
 		if exp < 0 {
 			if left := -exp - len(d); left >= 0 {
 				dst = append(dst, "0."...)
