@@ -78,3 +78,12 @@ func TestReportWarnsWhenConsumerFallsBehind(t *testing.T) {
 		t.Errorf("warning or catch-up line lacks its figures:\n%s", out)
 	}
 }
+
+// TestConsumeResultKeepsTheGivenClockOffset: cfbench consume --clock-offset is in the result's
+// clock (0 samples: given, not measured), so the clock check says so.
+func TestConsumeResultKeepsTheGivenClockOffset(t *testing.T) {
+	res := ConsumeResult(Standalone{Command: "consume", ClockOffset: 3 * time.Millisecond}, consume.Stats{}, nil)
+	if c := res.Clock; c.OffsetUS != 3000 || c.Samples != 0 {
+		t.Errorf("clock %+v, want offset 3000 µs with 0 samples", c)
+	}
+}

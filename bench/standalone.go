@@ -18,6 +18,9 @@ type Standalone struct {
 	Interrupted            bool
 	ToolVersion, GitCommit string
 	Config                 map[string]any // the flags that shaped the run, no secrets
+	// ClockOffset is the database clock minus this host's as given by the user (consume
+	// --clock-offset), not measured: the result's clock has it with 0 samples.
+	ClockOffset time.Duration
 }
 
 func (s Standalone) result() *report.Result {
@@ -56,6 +59,7 @@ func LoadResult(s Standalone, st *load.Stats) *report.Result {
 // the per-second series. ts may be nil when the token source is not an *oauth.Source.
 func ConsumeResult(s Standalone, cs consume.Stats, ts *oauth.Stats) *report.Result {
 	res := s.result()
+	res.Clock.OffsetUS = s.ClockOffset.Microseconds()
 	addConsumeMetrics(res, cs, nil)
 	if ts != nil {
 		addTokenSection(res, *ts, cs.Token.Refreshes, s.Started)

@@ -352,41 +352,43 @@ func (c *Consumer) Assignment() []kafka.TopicPartition {
 // lagMsgs returns the number of messages in the partitions assigned now that Run has not polled
 // yet: per partition, the high watermark librdkafka cached from its last fetch response (no
 // request to the broker) minus the position (the offset after the last message polled; before
-// any, the start offset). Messages librdkafka has fetched but Run has not polled count as lag.
-// It returns -1 when no assigned partition's high watermark is known yet. While librdkafka's
-// queue is full it stops fetching, so the watermark ages and the lag is underestimated by what
-// arrived since. The recorder calls it once a second while Run goes (never after Close); it
-// makes 2 + one cgo call per partition.
+// any, the start offset: for "beginning", the low watermark when librdkafka has it, else the
+// partition is left out). Messages librdkafka has fetched but Run has not polled count as lag.
+// It returns -1 when no partition could be counted. While librdkafka's queue is full it stops
+// fetching, so the watermark ages and the lag is underestimated by what arrived since. The
+// recorder calls it as each second closes (on the recorder goroutine while Run goes; on New's
+// or Run's goroutine before and after), never after Close: one cgo call for the positions and
+// one per partition.
 func (c *Consumer) lagMsgs() int64 {
-	parts, err := c.kc.Assignment()
-	if err != nil || len(parts) == 0 {
+	parts := c.Assignment() // start offsets; the group's assignment as of the last rebalance
+	if len(parts) == 0 {
 		return -1
 	}
 	pos, err := c.kc.Position(parts)
-	if err != nil {
+	if err != nil || len(pos) != len(parts) {
 		return -1
 	}
-	var start []kafka.TopicPartition // fetched only when a partition has no position yet
 	var lag int64
 	known := false
-	for _, p := range pos {
+	for i, p := range pos {
 		if p.Topic == nil {
 			continue
 		}
-		_, hi, err := c.kc.GetWatermarkOffsets(*p.Topic, p.Partition)
+		lo, hi, err := c.kc.GetWatermarkOffsets(*p.Topic, p.Partition)
 		if err != nil || hi < 0 {
 			continue
 		}
 		at := int64(p.Offset)
-		if at < 0 {
-			if start == nil {
-				start = c.Assignment()
-			}
-			at = hi // a logical start (end) with no fetch yet: nothing to catch up
-			for _, s := range start {
-				if s.Topic != nil && *s.Topic == *p.Topic && s.Partition == p.Partition && s.Offset >= 0 {
-					at = int64(s.Offset)
-				}
+		if at < 0 { // nothing polled from it yet
+			switch start := parts[i].Offset; {
+			case start >= 0:
+				at = int64(start)
+			case start == kafka.OffsetEnd:
+				at = hi
+			case start == kafka.OffsetBeginning && lo >= 0:
+				at = lo
+			default:
+				continue // not known
 			}
 		}
 		known = true
@@ -474,7 +476,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			h.snapshot(req, now)
 		default:
 		}
-		if runErr != nil || (c.cfg.stopAfterN > 0 && n >= c.cfg.stopAfterN) || now >= stopIn {
+		if runErr != nil || (c.cfg.stopAfterN > 0 && n >= c.cfg.stopAfterN) || now.mono >= stopIn {
 			break
 		}
 	}

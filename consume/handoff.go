@@ -34,10 +34,10 @@ const (
 	evTick                     // nothing happened (an empty Poll)
 )
 
-// event is one thing the poll loop saw, in the order it saw it, stamped at (wall-clock time
-// since the handoff's base, read right after Poll returned; see stamper).
+// event is one thing the poll loop saw, in the order it saw it, stamped at (read right after
+// Poll returned; see stamper).
 type event struct {
-	at    time.Duration
+	at    stamp
 	m     *kafka.Message // evMessage
 	hash  uint64         // evMessage: the row's key hash (recordBatch), 0 if not computed
 	kind  eventKind
@@ -49,18 +49,24 @@ type event struct {
 type batch struct {
 	events []event
 	snap   chan Stats
-	snapAt time.Duration
+	snapAt stamp
 }
 
 // anchorEvery is how often, in monotonic time, the stamper reads the wall clock again.
 const anchorEvery = 100 * time.Microsecond
 
-// stamper reads receive times: wall-clock time (what the database's timestamps are compared
-// with) since a base, as cheaply as a monotonic reading. Between two reads of the wall clock at
-// least anchorEvery apart it adds the monotonic time elapsed: the two clocks need not agree for
-// longer than that. Some VMs step the wall clock away from the monotonic one all the time (5 ms
-// every second was seen: extrapolating from the start of a run put a 10-minute run's receive
-// times 3 s early); NTP may step it once. Owned by the poll goroutine.
+// stamp is when the poll loop saw an event, on both clocks, each as the time since the
+// stamper's base: mono orders events and times the run (its seconds, StopAfter, batch age),
+// wall is what latencies compare with the database's and the writers' timestamps.
+type stamp struct {
+	mono, wall time.Duration
+}
+
+// stamper reads stamps. The wall clock is read at most every anchorEvery of monotonic time;
+// in between the monotonic time elapsed is added, so the two clocks need not agree for longer
+// than that. Some VMs step the wall clock away from the monotonic one all the time (5 ms every
+// second was seen: wall times extrapolated from the start of a run were 3 s early after 10
+// minutes); NTP may step it once. Owned by the poll goroutine.
 type stamper struct {
 	baseWall   int64         // base's wall clock, Unix ns
 	base       time.Time     // with its monotonic reading
@@ -76,8 +82,9 @@ func newStamper(base time.Time) stamper {
 	return stamper{baseWall: base.UnixNano(), base: base, anchorMono: -anchorEvery}
 }
 
-// now returns the wall-clock time since base, within anchorEvery of the last wall-clock read.
-func (s *stamper) now() time.Duration {
+// now returns the monotonic time since base and the wall-clock time since base, the latter
+// within anchorEvery of the last wall-clock read.
+func (s *stamper) now() stamp {
 	var m time.Duration
 	if s.mono != nil {
 		m = s.mono()
@@ -85,7 +92,7 @@ func (s *stamper) now() time.Duration {
 		m = time.Since(s.base)
 	}
 	if m-s.anchorMono < anchorEvery {
-		return s.anchorWall + m - s.anchorMono
+		return stamp{mono: m, wall: s.anchorWall + m - s.anchorMono}
 	}
 	var w time.Time
 	if s.wall != nil {
@@ -94,15 +101,19 @@ func (s *stamper) now() time.Duration {
 		w = time.Now()
 	}
 	s.anchorMono, s.anchorWall = m, time.Duration(w.UnixNano()-s.baseWall)
-	return s.anchorWall
+	return stamp{mono: m, wall: s.anchorWall}
 }
 
-// time converts a stamp back to a time.Time (wall clock only).
-func (s *stamper) time(at time.Duration) time.Time { return time.Unix(0, s.baseWall+int64(at)) }
+// time converts a stamp's monotonic part to a time.Time on the run's timeline (base plus the
+// monotonic time: wall and monotonic readings).
+func (s *stamper) time(at stamp) time.Time { return s.base.Add(at.mono) }
+
+// wallNs converts a stamp's wall-clock part to Unix ns.
+func (s *stamper) wallNs(at stamp) int64 { return s.baseWall + int64(at.wall) }
 
 // handoff connects the poll loop (the send side) and the recorder goroutine (record).
 type handoff struct {
-	clock stamper       // event times: wall-clock time since the base
+	clock stamper       // reads the event stamps
 	full  chan *batch   // poll loop → recorder
 	free  chan *batch   // recorder → poll loop
 	cur   *batch        // the batch the poll loop is filling
@@ -118,11 +129,11 @@ func newHandoff(base time.Time) *handoff {
 	return h
 }
 
-// now returns the current time as an event time. Poll goroutine only.
-func (h *handoff) now() time.Duration { return h.clock.now() }
+// now stamps the current time. Poll goroutine only.
+func (h *handoff) now() stamp { return h.clock.now() }
 
-// time converts an event time back to a time.Time (wall clock only).
-func (h *handoff) time(at time.Duration) time.Time { return h.clock.time(at) }
+// time converts a stamp to a time on the run's timeline.
+func (h *handoff) time(at stamp) time.Time { return h.clock.time(at) }
 
 // pending reports whether the current batch holds events not yet handed over.
 func (h *handoff) pending() bool { return len(h.cur.events) > 0 }
@@ -130,24 +141,24 @@ func (h *handoff) pending() bool { return len(h.cur.events) > 0 }
 // add appends an event other than a message (class: an evError's class) and hands the batch
 // over: refreshes, errors and empty polls are rare, and they may close a second or a refresh
 // window, so the recorder sees them at once.
-func (h *handoff) add(kind eventKind, at time.Duration, class string) {
+func (h *handoff) add(kind eventKind, at stamp, class string) {
 	h.cur.events = append(h.cur.events, event{at: at, kind: kind, class: class})
 	h.send()
 }
 
 // addMessage appends a received message and hands the batch over when it is full or its first
 // message has waited batchAge.
-func (h *handoff) addMessage(m *kafka.Message, at time.Duration) {
+func (h *handoff) addMessage(m *kafka.Message, at stamp) {
 	b := h.cur
 	b.events = append(b.events, event{at: at, m: m})
-	if len(b.events) >= batchSize || at-b.events[0].at >= batchAge {
+	if len(b.events) >= batchSize || at.mono-b.events[0].at.mono >= batchAge {
 		h.send()
 	}
 }
 
 // snapshot hands the current batch over with a snapshot request: req gets the Stats taken at
 // `at` once everything received so far is recorded.
-func (h *handoff) snapshot(req chan Stats, at time.Duration) {
+func (h *handoff) snapshot(req chan Stats, at stamp) {
 	h.cur.snap, h.cur.snapAt = req, at
 	h.send()
 }
@@ -212,7 +223,7 @@ func (h *handoff) recordBatch(r *recorder, b *batch) {
 			rec = message{
 				Partition: m.TopicPartition.Partition, Offset: int64(m.TopicPartition.Offset),
 				Key: m.Key, Value: m.Value, Timestamp: m.Timestamp, TimestampType: m.TimestampType, Received: at,
-				keyHash: e.hash,
+				ReceivedWallNs: h.clock.wallNs(e.at), keyHash: e.hash,
 			}
 			if m.TopicPartition.Topic != nil {
 				rec.Topic = *m.TopicPartition.Topic

@@ -8,6 +8,9 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
+// st is a stamp whose wall clock agrees with the monotonic one.
+func st(d time.Duration) stamp { return stamp{mono: d, wall: d} }
+
 func kafkaRow(topic string, key string, offset int64, updated time.Time) *kafka.Message {
 	return &kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: &topic, Offset: kafka.Offset(offset)},
@@ -35,10 +38,10 @@ func TestHandoffBatches(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHandoff(t0)
 			for i, at := range tt.messages {
-				h.addMessage(kafkaRow("t", "[1]", int64(i), t0), at)
+				h.addMessage(kafkaRow("t", "[1]", int64(i), t0), st(at))
 			}
 			if tt.other != evMessage {
-				h.add(tt.other, time.Second, "")
+				h.add(tt.other, st(time.Second), "")
 			}
 			var got []int
 			for len(h.full) > 0 {
@@ -54,7 +57,8 @@ func TestHandoffBatches(t *testing.T) {
 // TestHandoffRecordsInOrder runs the recorder goroutine on more messages than the batches in
 // flight hold, with a refresh, an error, an empty poll and a snapshot among them: everything is
 // recorded once and in order (one key, each version newer: a reordering would be an order
-// violation), and the snapshot sees exactly what was received before it.
+// violation), and the snapshot sees exactly what was received before it. The wall clock is 50 ms
+// ahead of the monotonic one: latencies follow the wall clock, the run's timeline the monotonic.
 func TestHandoffRecordsInOrder(t *testing.T) {
 	const n = 3*batchPool*batchSize + 7
 	r := newRecorder(t0, 0, time.Second, nil, nil, nil)
@@ -67,8 +71,9 @@ func TestHandoffRecordsInOrder(t *testing.T) {
 	})
 	req := make(chan Stats, 1)
 	for i := range n {
-		at := time.Duration(i) * 10 * time.Microsecond
-		h.addMessage(kafkaRow("t", "[1]", int64(i), t0.Add(at-time.Millisecond)), at)
+		mono := time.Duration(i) * 10 * time.Microsecond
+		at := stamp{mono: mono, wall: mono + 50*time.Millisecond}
+		h.addMessage(kafkaRow("t", "[1]", int64(i), t0.Add(at.wall-time.Millisecond)), at)
 		switch i {
 		case 100:
 			h.add(evRefresh, at, "")
@@ -93,7 +98,7 @@ func TestHandoffRecordsInOrder(t *testing.T) {
 		t.Errorf("refreshes %d, errors %v", s.TokenRefreshes, s.Errors)
 	}
 	if p50 := s.Overall.E2ECommit.ValueAtQuantile(50); p50 < 999 || p50 > 1001 {
-		t.Errorf("e2e_commit p50 %d µs, want 1000 (receive stamps kept through the handoff)", p50)
+		t.Errorf("e2e_commit p50 %d µs, want 1000 (wall-clock receive stamps kept through the handoff)", p50)
 	}
 	if got := len(h.free); got != batchPool-1 {
 		t.Errorf("%d batches back in the free list, want %d", got, batchPool-1)
@@ -133,7 +138,7 @@ func BenchmarkHandoffRecord(b *testing.B) {
 			incDigits(m.Value[pos : pos+19])
 		}
 		m.Key = keyOf[k%keys]
-		bt.events[k%batchSize] = event{at: time.Duration(k) * time.Microsecond, m: m}
+		bt.events[k%batchSize] = event{at: st(time.Duration(k) * time.Microsecond), m: m}
 		k++
 	}
 	if s := snap(r); s.Verify.OrderViolations != 0 || s.DecodeErrors != 0 {
@@ -163,7 +168,10 @@ func TestStamperFollowsWallClock(t *testing.T) {
 	var worst, worstStep time.Duration
 	for mono = 0; mono <= 10*time.Second; mono += 7 * time.Microsecond {
 		got := s.now()
-		err := got - wallAt(mono)
+		if got.mono != mono {
+			t.Fatalf("monotonic stamp %v, want %v", got.mono, mono)
+		}
+		err := got.wall - wallAt(mono)
 		if err < 0 {
 			err = -err
 		}
@@ -173,8 +181,8 @@ func TestStamperFollowsWallClock(t *testing.T) {
 		} else {
 			worst = max(worst, err)
 		}
-		if at := s.time(got); !at.Equal(t0.Add(got)) {
-			t.Fatalf("time(%v) = %v, want base + %v", got, at, got)
+		if at := s.wallNs(got); at != t0.Add(got.wall).UnixNano() {
+			t.Fatalf("wallNs(%v) = %v, want base + %v", got, at, got.wall)
 		}
 	}
 	if limit := anchorEvery / 200; worst > limit {

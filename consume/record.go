@@ -45,8 +45,11 @@ type message struct {
 	Key, Value    []byte
 	Timestamp     time.Time           // the Kafka record timestamp (millisecond precision)
 	TimestampType kafka.TimestampType // CreateTime (producer clock) or LogAppendTime (broker clock)
-	Received      time.Time           // stamped when the message left librdkafka
-	keyHash       uint64              // rowHash of (topic, Key) if already computed, else 0
+	Received      time.Time           // stamped when the message left librdkafka, on the run's timeline
+	// ReceivedWallNs is the same moment read from the wall clock (Unix ns), what latencies
+	// compare with the database's and the writers' timestamps; 0: Received's wall time.
+	ReceivedWallNs int64
+	keyHash        uint64 // rowHash of (topic, Key) if already computed, else 0
 }
 
 // Interval is one second of a run, one row of the live table and of the result's "series".
@@ -249,7 +252,10 @@ func (r *recorder) observe(rec *message) {
 		r.cur.Errors++
 		return
 	}
-	recvNs := rec.Received.UnixNano()
+	recvNs := rec.ReceivedWallNs // for latencies
+	if recvNs == 0 {
+		recvNs = rec.Received.UnixNano()
+	}
 	if !env.HasUpdated { // resolved
 		t.s.Resolved++
 		p.res++
@@ -279,7 +285,7 @@ func (r *recorder) observe(rec *message) {
 		t.s.NegativeE2E++
 	}
 	recordUS(r.curHist, e2e)
-	idx := max(r.pendingSlot, (recvNs-r.startNs)/int64(slotDur)) // late rows join the oldest open slot
+	idx := max(r.pendingSlot, (rec.Received.UnixNano()-r.startNs)/int64(slotDur)) // on the timeline; late rows join the oldest open slot
 	s := &r.slots[idx%int64(len(r.slots))]
 	s.idx = idx // roll has already classified any previous occupant
 	recordUS(s.h, e2e)
@@ -297,7 +303,7 @@ func (r *recorder) observe(rec *message) {
 		var ack time.Time
 		var ok bool
 		if r.recvLedger != nil {
-			ack, ok = r.recvLedger.TakeReceived(t.table, env.Key, rec.Received)
+			ack, ok = r.recvLedger.TakeReceived(t.table, env.Key, time.Unix(0, recvNs))
 		} else {
 			ack, ok = r.ledger.Take(t.table, env.Key)
 		}

@@ -18,6 +18,16 @@ func lagSeries(events int64, lags ...int64) []Second {
 	return out
 }
 
+// writeRows returns n seconds of writes each (no consumer lag recorded), then one row after the
+// load stopped, which the load check must not count.
+func writeRows(n int, writes int64) []Second {
+	out := make([]Second, n, n+1)
+	for i := range out {
+		out[i] = Second{T: int64(i), Writes: writes}
+	}
+	return append(out, Second{T: int64(n)})
+}
+
 func TestCheckRun(t *testing.T) {
 	e2e := Metric{Count: 100, P50US: 10_000}
 	tests := []struct {
@@ -41,7 +51,7 @@ func TestCheckRun(t *testing.T) {
 			name: "consumer behind for three seconds",
 			r:    Result{Series: lagSeries(500, 10, 2000, 4000, 8000, 30)},
 			want: map[string]bool{"consumer": false},
-			text: map[string]string{"consumer": "fell behind for 3 s (t=1–4s; peak 8000 messages not polled, at t=3s)"},
+			text: map[string]string{"consumer": "fell behind for 3 s (t=1–4s; peak 8000 messages not polled, as second t=3 ended)"},
 		},
 		{
 			name: "a high-rate consumer a second behind is not flagged",
@@ -77,17 +87,17 @@ func TestCheckRun(t *testing.T) {
 		},
 		{
 			name: "a Poisson load 10% short over 60 s at 10/s: chance (3σ = 73 writes)",
-			r:    Result{Rates: Rates{IntendedWritesPerS: 10, AchievedWritesPerS: 9}, Series: make([]Second, 60)},
+			r:    Result{Rates: Rates{IntendedWritesPerS: 10, AchievedWritesPerS: 9}, Series: writeRows(60, 9)},
 			want: map[string]bool{"load": true},
 		},
 		{
 			name: "20% short over 60 s at 10/s: behind",
-			r:    Result{Rates: Rates{IntendedWritesPerS: 10, AchievedWritesPerS: 8}, Series: make([]Second, 60)},
+			r:    Result{Rates: Rates{IntendedWritesPerS: 10, AchievedWritesPerS: 8}, Series: writeRows(60, 8)},
 			want: map[string]bool{"load": false},
 		},
 		{
 			name: "7% short over 300 s at 1000/s: behind",
-			r:    Result{Rates: Rates{IntendedWritesPerS: 1000, AchievedWritesPerS: 930}, Series: make([]Second, 300)},
+			r:    Result{Rates: Rates{IntendedWritesPerS: 1000, AchievedWritesPerS: 930}, Series: writeRows(300, 930)},
 			want: map[string]bool{"load": false},
 		},
 		{
@@ -121,6 +131,12 @@ func TestCheckRun(t *testing.T) {
 				Metrics: map[string]Metric{MetricE2ECommit: e2e}},
 			want: map[string]bool{"clock": true},
 			text: map[string]string{"clock": "offset known to ±200µs (±200µs at the start, moved +400µs by the end), 2.0%"},
+		},
+		{
+			name: "clock offset given, not measured",
+			r:    Result{Clock: Clock{OffsetUS: 3000}, Metrics: map[string]Metric{MetricE2ECommit: e2e}},
+			want: map[string]bool{"clock": false},
+			text: map[string]string{"clock": "are as good as the offset given"},
 		},
 		{
 			name: "clock not measured",

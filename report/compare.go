@@ -371,7 +371,11 @@ func (c *Comparison) WriteText(w io.Writer) error {
 		for i, r := range g.Results {
 			for _, ch := range CheckRun(r) {
 				if !ch.OK {
-					checks = append(checks, fmt.Sprintf("%s: %s %s", g.Files[i], ch.Name, ch.Detail))
+					name := fmt.Sprintf("%s run %d", g.Name, i+1)
+					if i < len(g.Files) {
+						name = g.Files[i]
+					}
+					checks = append(checks, fmt.Sprintf("%s: %s %s", name, ch.Name, ch.Detail))
 				}
 			}
 		}

@@ -264,7 +264,9 @@ func mergeSeries(rs []*Result, shift []int64, e2e map[int64]*hdrhistogram.Histog
 					sum += *o.ConsumerLagMsgs
 				}
 				o.ConsumerLagMsgs = &sum
+				o.ConsumerBehind = o.ConsumerBehind || LagBehind(*s.ConsumerLagMsgs, s.Events)
 			}
+			o.ConsumerBehind = o.ConsumerBehind || s.ConsumerBehind
 		}
 	}
 	for t, h := range e2e {

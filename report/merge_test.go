@@ -144,3 +144,34 @@ func TestMergeAlignsMeasuredPhase(t *testing.T) {
 		t.Errorf("intervals: %d, want 12 ending at t=11", len(got))
 	}
 }
+
+// TestMergeKeepsAWorkerBehind: worker 1 (500 rows/s) is 1500 messages behind for 4 s, worker 2
+// (5000 rows/s) keeps up. Summed, 1500 < 5500 rows would look fine; the merged result must
+// still fail the consumer check.
+func TestMergeKeepsAWorkerBehind(t *testing.T) {
+	w1, w2 := synth(1, 50_000, 6), synth(2, 50_000, 6)
+	w1.Run.Worker, w2.Run.Worker = "1/2", "2/2"
+	for i := range w1.Series {
+		lag1, lag2 := int64(0), int64(0)
+		if i >= 1 && i <= 4 {
+			lag1 = 1500
+		}
+		w1.Series[i].Events, w1.Series[i].ConsumerLagMsgs = 500, &lag1
+		w2.Series[i].Events, w2.Series[i].ConsumerLagMsgs = 5000, &lag2
+	}
+	for _, w := range []*Result{w1, w2} {
+		if c := CheckRun(w)[0]; c.Name != "consumer" {
+			t.Fatalf("first check %q", c.Name)
+		}
+	}
+	if CheckRun(w1)[0].OK || !CheckRun(w2)[0].OK {
+		t.Fatal("the workers' own checks: want worker 1 behind, worker 2 not")
+	}
+	m, err := Merge([]*Result{w1, w2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := CheckRun(m)[0]; c.Name != "consumer" || c.OK {
+		t.Errorf("merged consumer check %+v, want it failed as worker 1's did", c)
+	}
+}

@@ -316,6 +316,10 @@ type Second struct {
 	// the second closed (high watermark − position; summed over workers after a merge); nil when
 	// not measured (cfbench extension, optional). See [CheckRun].
 	ConsumerLagMsgs *int64 `json:"consumer_lag_msgs,omitempty"`
+	// ConsumerBehind is set by [Merge] when a worker's consumer was behind in this second
+	// ([LagBehind] on its own lag and events, which the sums can hide; cfbench extension,
+	// optional).
+	ConsumerBehind bool `json:"consumer_behind,omitempty"`
 }
 
 // Interval is the histogram of one metric over one second [T, T+1) of the measured phase, T as in

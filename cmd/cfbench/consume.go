@@ -134,7 +134,7 @@ Examples:
 			ts := src.Stats()
 			res := bench.ConsumeResult(bench.Standalone{
 				Command: "consume", Started: started, Ended: time.Now(), Interrupted: ctx.Err() != nil,
-				ToolVersion: version, GitCommit: commit(),
+				ToolVersion: version, GitCommit: commit(), ClockOffset: clockOffset,
 				Config: map[string]any{"kafka": map[string]any{"brokers": brokers, "topics": c.Topics(), "security_protocol": securityProtocol}},
 			}, cs, &ts)
 			fmt.Fprintln(cmd.OutOrStdout())
