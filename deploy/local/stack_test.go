@@ -100,6 +100,22 @@ func setToken(h kafka.Handle, tok *oauth2.Token, principal string) error {
 	})
 }
 
+// metadataAs asks the broker for metadata as an admin client of cfg holding tok (principal
+// s.ClientID), waiting up to timeoutMs; it returns GetMetadata's error.
+func metadataAs(t *testing.T, s stacktest.Stack, cfg *kafka.ConfigMap, tok *oauth2.Token, timeoutMs int) error {
+	t.Helper()
+	a, err := kafka.NewAdminClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := setToken(a, tok, s.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.GetMetadata(nil, true, timeoutMs)
+	return err
+}
+
 func TestProduceConsumeThroughOAuthListener(t *testing.T) {
 	s := stacktest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -194,15 +210,7 @@ func TestBrokerRejectsTokenFromUnknownKey(t *testing.T) {
 	}
 	forged := signRS256(t, key, header, claims)
 
-	a, err := kafka.NewAdminClient(oauthConfig(s, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if err := a.SetOAuthBearerToken(kafka.OAuthBearerToken{TokenValue: forged, Expiration: real.Expiry, Principal: s.ClientID}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = a.GetMetadata(nil, true, 6000)
+	err = metadataAs(t, s, oauthConfig(s, nil), &oauth2.Token{AccessToken: forged, Expiry: real.Expiry}, 6000)
 	if err == nil {
 		t.Fatal("broker accepted a token signed by a key the IdP never published")
 	}
@@ -213,15 +221,7 @@ func TestBrokerRejectsTokenFromUnknownKey(t *testing.T) {
 	t.Logf("broker refused the forged token: %v", err)
 
 	// The same client with the real token is accepted, so the refusal was about the signature.
-	b, err := kafka.NewAdminClient(oauthConfig(s, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if err := setToken(b, real, s.ClientID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.GetMetadata(nil, true, 15000); err != nil {
+	if err := metadataAs(t, s, oauthConfig(s, nil), real, 15000); err != nil {
 		t.Fatalf("real token refused: %v", err)
 	}
 }
@@ -241,15 +241,7 @@ func TestBrokerRejectsTokenWithoutAudience(t *testing.T) {
 	if aud := fmt.Sprint(jwtClaims(t, tok.AccessToken)["aud"]); aud != "[]" {
 		t.Fatalf("token without requested audience has aud %s, want []", aud)
 	}
-	a, err := kafka.NewAdminClient(oauthConfig(s, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if err := setToken(a, tok, s.ClientID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.GetMetadata(nil, true, 6000); err == nil {
+	if err := metadataAs(t, s, oauthConfig(s, nil), tok, 6000); err == nil {
 		t.Fatal("broker accepted a token whose audience is []")
 	}
 }

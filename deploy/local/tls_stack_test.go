@@ -97,33 +97,15 @@ func TestTLSInstance(t *testing.T) {
 	}
 
 	t.Run("broker validates the https-issued token", func(t *testing.T) {
-		a, err := kafka.NewAdminClient(&kafka.ConfigMap{
-			"bootstrap.servers": s.TLSKafkaBrokers, "security.protocol": "SASL_SSL",
-			"sasl.mechanisms": "OAUTHBEARER", "ssl.ca.location": s.TLSCAFile,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		if err := setToken(a, tok, s.ClientID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.GetMetadata(nil, true, 15000); err != nil {
+		cfg := &kafka.ConfigMap{"bootstrap.servers": s.TLSKafkaBrokers, "security.protocol": "SASL_SSL",
+			"sasl.mechanisms": "OAUTHBEARER", "ssl.ca.location": s.TLSCAFile}
+		if err := metadataAs(t, s, cfg, tok, 15000); err != nil {
 			t.Fatalf("SASL_SSL with the local CA and an https token: %v", err)
 		}
 	})
 	t.Run("SASL_SSL listener refuses a plaintext client", func(t *testing.T) {
-		a, err := kafka.NewAdminClient(&kafka.ConfigMap{
-			"bootstrap.servers": s.TLSKafkaBrokers, "security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "OAUTHBEARER",
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		if err := setToken(a, tok, s.ClientID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.GetMetadata(nil, true, 5000); err == nil {
+		cfg := &kafka.ConfigMap{"bootstrap.servers": s.TLSKafkaBrokers, "security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "OAUTHBEARER"}
+		if err := metadataAs(t, s, cfg, tok, 5000); err == nil {
 			t.Fatal("a SASL_PLAINTEXT client got metadata from the SASL_SSL listener")
 		}
 	})
