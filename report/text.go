@@ -142,12 +142,7 @@ func WriteText(w io.Writer, r *Result) error {
 	}
 
 	c := r.Clock
-	sign := "+"
-	if c.OffsetUS < 0 {
-		sign = "−"
-	}
-	ew.printf("clock     offset %s%s ± %s (%d samples)", sign, duration(float64(abs(c.OffsetUS))),
-		duration(float64(c.UncertaintyUS)), c.Samples)
+	ew.printf("clock     offset %s ± %s (%d samples)", signedDuration(c.OffsetUS), duration(float64(c.UncertaintyUS)), c.Samples)
 	if c.DriftUS != nil {
 		ew.printf("; at the end %s (± %s)", signedDuration(*c.DriftUS), duration(float64(c.EndUncertaintyUS)))
 	}
@@ -210,15 +205,12 @@ func WriteChecks(w io.Writer, r *Result) error {
 	return ew.err
 }
 
-// signedDuration formats a change in µs with its sign: "+3µs", "−1.20ms", "±0".
+// signedDuration formats µs with a sign, "+" for zero: "+0µs", "−1.23ms".
 func signedDuration(us int64) string {
-	switch {
-	case us > 0:
-		return "+" + duration(float64(us))
-	case us < 0:
+	if us < 0 {
 		return "−" + duration(float64(-us))
 	}
-	return "±0"
+	return "+" + duration(float64(us))
 }
 
 func orDash(s string) string {
